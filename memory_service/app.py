@@ -1,0 +1,218 @@
+"""The composition root: the only place where settings, adapters, services and HTTP meet."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from classifiers.pipeline import ClassificationPipeline
+from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
+from memory_service.http.auth import KEY_SERVICE_STATE, KeyAuthMiddleware
+from memory_service.http.controllers.health import READINESS_STATE, HealthController
+from memory_service.http.controllers.keys import KeyController
+from memory_service.http.controllers.memories import MemoryController
+from memory_service.http.problems import EXCEPTION_HANDLERS
+from memory_service.http.requests import request_id_middleware
+from memory_service.services.idempotency import IdempotencyService
+from memory_service.services.keys import KeyService
+from memory_service.services.memories import MemoryService
+from memory_service.services.validation import Limits
+from memory_service.settings import Settings
+from memory_service.storage.qdrant_client_index import QdrantClientMemoryIndex
+from memory_service.storage.qdrant_edge_index import QdrantEdgeMemoryIndex
+from memory_service.storage.sql.store import SqlControlStore, sqlite_url_for
+
+_log = structlog.get_logger("memory_service")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """Everything that lives as long as the process: stores, models and the services on top."""
+
+    settings: Settings
+    control: ControlStore
+    index: MemoryIndex
+    embedder: Embedder
+    keys: KeyService
+    memories: MemoryService
+    idempotency: IdempotencyService
+
+    def check_ready(self) -> None:
+        self.control.ping()
+        self.index.existing_ids([uuid.UUID(int=0)])
+
+    def close(self) -> None:
+        self.index.close()
+        self.control.close()
+
+
+def build_index(settings: Settings, dimension: int) -> MemoryIndex:
+    if settings.qdrant_url:
+        from qdrant_client import QdrantClient  # noqa: PLC0415 - only for the scale-out path
+
+        api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+        client = QdrantClient(url=settings.qdrant_url, api_key=api_key, timeout=10)
+        return QdrantClientMemoryIndex(client, settings.qdrant_collection, dimension)
+    return QdrantEdgeMemoryIndex(settings.data_dir / "qdrant", dimension)
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    from memory_service.embedding.sentence_transformer import (  # noqa: PLC0415 - loads torch
+        SentenceTransformerEmbedder,
+    )
+
+    return SentenceTransformerEmbedder(threads=settings.embedding_threads)
+
+
+def build_runtime(settings: Settings, embedder: Embedder | None = None) -> Runtime:
+    """Open the stores (migrating the control store), load the model, repair the index."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+    control = SqlControlStore(settings.database_url or sqlite_url_for(settings.data_dir))
+    control.migrate()
+    embedder = embedder or build_embedder(settings)
+    index = build_index(settings, embedder.dimension)
+    limits = Limits(
+        max_content_chars=settings.max_content_chars,
+        max_metadata_bytes=settings.max_metadata_bytes,
+        max_metadata_depth=settings.max_metadata_depth,
+    )
+    memories = MemoryService(
+        control=control,
+        index=index,
+        embedder=embedder,
+        pipeline=ClassificationPipeline([]),
+        clock=utc_now,
+        limits=limits,
+        undo_window=timedelta(seconds=settings.undo_window_seconds),
+    )
+    keys = KeyService(control, utc_now)
+    runtime = Runtime(
+        settings=settings,
+        control=control,
+        index=index,
+        embedder=embedder,
+        keys=keys,
+        memories=memories,
+        idempotency=IdempotencyService(
+            control, utc_now, timedelta(seconds=settings.idempotency_ttl_seconds)
+        ),
+    )
+    repaired = memories.reconcile()
+    if repaired:
+        _log.info("reconciled_index", memories=repaired)
+    _bootstrap_admin(runtime)
+    return runtime
+
+
+def _bootstrap_admin(runtime: Runtime) -> None:
+    settings = runtime.settings
+    preset = (
+        settings.bootstrap_admin_key.get_secret_value() if settings.bootstrap_admin_key else None
+    )
+    generated = runtime.keys.ensure_bootstrap_admin(preset)
+    if generated is None:
+        return
+    key_file: Path = settings.admin_key_file
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(generated + "\n")
+    # Printed once, on first start only, so the operator can copy it; never logged.
+    sys.stderr.write(
+        f"\nBootstrap admin key (also written to {key_file}, mode 0600):\n  {generated}\n\n"
+    )
+    sys.stderr.flush()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+    )
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+    """Build the ASGI app. With no runtime, one is built in the lifespan and closed after."""
+    settings = settings or (runtime.settings if runtime else Settings())
+    owned = runtime is None
+    holder: dict[str, Runtime] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        import anyio.to_thread  # noqa: PLC0415
+
+        current = runtime or await anyio.to_thread.run_sync(build_runtime, settings)
+        holder["runtime"] = current
+        app.state[KEY_SERVICE_STATE] = current.keys
+        app.state[READINESS_STATE] = current.check_ready
+        try:
+            yield
+        finally:
+            app.state.pop(READINESS_STATE, None)
+            if owned:
+                current.close()
+
+    def provide(attr: str) -> Provide:
+        def dependency() -> Any:
+            return getattr(holder["runtime"], attr)
+
+        return Provide(dependency, sync_to_thread=False)
+
+    prometheus = PrometheusConfig(
+        app_name="memory_service",
+        group_path=True,  # label by route template, never by ids or scopes
+        exclude_unhandled_paths=True,
+        exclude=["/metrics"],
+    )
+    return Litestar(
+        route_handlers=[HealthController, KeyController, MemoryController, PrometheusController],
+        lifespan=[lifespan],
+        dependencies={
+            "memories": provide("memories"),
+            "keys": provide("keys"),
+            "idempotency": provide("idempotency"),
+        },
+        middleware=[
+            request_id_middleware,
+            prometheus.middleware,
+            DefineMiddleware(
+                KeyAuthMiddleware,
+                exclude=["^/healthz", "^/readyz", "^/metrics", "^/schema"],
+            ),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="memory-service", version="1"),
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ``uvicorn --factory``: settings from the environment."""
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

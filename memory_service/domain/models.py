@@ -1,0 +1,133 @@
+"""Domain records. Plain frozen dataclasses; no framework types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+JsonObject = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FindingSummary:
+    """What a classifier decided about one finding: never the matched value."""
+
+    kind: str
+    type: str
+    action: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "type": self.type, "action": self.action}
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    action: Literal["clean", "redacted"] = "clean"
+    findings: tuple[FindingSummary, ...] = ()
+
+    def to_json(self) -> JsonObject:
+        return {"action": self.action, "findings": [f.to_json() for f in self.findings]}
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> Classification:
+        return cls(
+            action=data.get("action", "clean"),
+            findings=tuple(FindingSummary(**f) for f in data.get("findings", [])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    created_by: str
+    request_id: str
+    source: JsonObject = field(default_factory=dict)
+
+    def to_json(self) -> JsonObject:
+        return {"created_by": self.created_by, "request_id": self.request_id, "source": self.source}
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> Provenance:
+        return cls(
+            created_by=data.get("created_by", ""),
+            request_id=data.get("request_id", ""),
+            source=data.get("source") or {},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """A live memory as the index stores it (content is what the classifiers let through)."""
+
+    id: UUID
+    scope: str
+    content: str
+    metadata: JsonObject
+    tags: tuple[str, ...]
+    subject: str | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+    version: int
+    classification: Classification
+    provenance: Provenance
+    deleted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexQuery:
+    """Request-level filters, applied inside the store query next to the scope filter."""
+
+    tags_any: tuple[str, ...] = ()
+    subject: str | None = None
+    metadata: JsonObject = field(default_factory=dict)
+    include_deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredMemory:
+    memory: Memory
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    id: UUID
+    name: str
+    lookup: str  # public, non-secret part of the key used to find the row
+    secret_hash: str  # hex digest of the secret part; compared in constant time
+    grants: tuple[Any, ...]  # tuple[Grant, ...]; Any keeps this module free of grants' import cycle
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """One entry of a memory's history: the state after ``op``."""
+
+    memory_id: UUID
+    version: int
+    scope: str
+    content: str
+    metadata: JsonObject
+    tags: tuple[str, ...]
+    subject: str | None
+    expires_at: datetime | None
+    classification: Classification
+    provenance: Provenance
+    op: Literal["create", "update", "delete", "restore"]
+    changed_by: str
+    changed_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    key_id: str
+    idempotency_key: str
+    request_hash: str
+    status_code: int
+    body: JsonObject
+    created_at: datetime

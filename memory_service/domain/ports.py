@@ -1,0 +1,124 @@
+"""The ports the services depend on; storage and embedding adapters implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from memory_service.domain.models import (
+    ApiKeyRecord,
+    IdempotencyRecord,
+    IndexQuery,
+    Memory,
+    ScoredMemory,
+    VersionRecord,
+)
+from memory_service.domain.scopes import ScopeFilter
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors of ``dimension`` floats. CPU-bound; call off-loop."""
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+
+class MemoryIndex(Protocol):
+    """The vector store of live memories.
+
+    Every read takes a :class:`ScopeFilter` and ``now``; the adapter applies the scope filter,
+    ``not expired at now`` and (unless asked) ``not deleted`` inside the store query itself.
+    An empty filter matches nothing.
+    """
+
+    def upsert(self, items: Sequence[tuple[Memory, Sequence[float]]]) -> None: ...
+
+    def get(self, memory_id: UUID, scopes: ScopeFilter, *, now: datetime) -> Memory | None: ...
+
+    def search(
+        self,
+        vector: Sequence[float],
+        scopes: ScopeFilter,
+        query: IndexQuery,
+        *,
+        limit: int,
+        now: datetime,
+        min_score: float | None = None,
+    ) -> list[ScoredMemory]: ...
+
+    def scroll(
+        self,
+        scopes: ScopeFilter,
+        query: IndexQuery,
+        *,
+        limit: int,
+        cursor: str | None,
+        now: datetime,
+    ) -> tuple[list[Memory], str | None]:
+        """A page in a stable order and an opaque cursor for the next page (None at the end)."""
+        ...
+
+    def count(self, scopes: ScopeFilter, query: IndexQuery, *, now: datetime) -> int: ...
+
+    def delete(self, ids: Sequence[UUID]) -> None: ...
+
+    def existing_ids(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``ids`` have a point, regardless of scope, expiry or deletion (reconcile)."""
+        ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ControlStore(Protocol):
+    """Keys, memory heads and versions, idempotency records (SQLite or PostgreSQL)."""
+
+    # keys
+    def add_key(self, record: ApiKeyRecord) -> None: ...
+
+    def key_by_lookup(self, lookup: str) -> ApiKeyRecord | None: ...
+
+    def list_keys(self) -> list[ApiKeyRecord]: ...
+
+    def revoke_key(self, key_id: UUID, at: datetime) -> bool: ...
+
+    def count_keys(self) -> int: ...
+
+    # memories
+    def append_version(self, record: VersionRecord, *, expected_version: int | None) -> None:
+        """Store ``record`` as the memory's new head, atomically with its history row.
+
+        ``expected_version`` None means "create": the memory must not exist. Otherwise the
+        current head must be at ``expected_version``, else :class:`VersionConflict`. The head is
+        marked as not yet indexed until :meth:`mark_indexed` is called.
+        """
+        ...
+
+    def head(self, memory_id: UUID, scopes: ScopeFilter) -> VersionRecord | None:
+        """The current version of a memory inside ``scopes`` (deleted ones included)."""
+        ...
+
+    def history(self, memory_id: UUID, scopes: ScopeFilter) -> list[VersionRecord]: ...
+
+    def mark_indexed(self, memory_id: UUID, version: int) -> None: ...
+
+    def unindexed(self, limit: int) -> list[VersionRecord]:
+        """Heads whose latest version has not reached the index (crash repair)."""
+        ...
+
+    # idempotency
+    def idempotent_response(
+        self, key_id: str, idempotency_key: str
+    ) -> IdempotencyRecord | None: ...
+
+    def save_idempotent_response(self, record: IdempotencyRecord) -> None: ...
+
+    # health
+    def ping(self) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,45 @@
+"""Bearer-key authentication for every /v1 route, before the body is even parsed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from memory_service import errors
+from memory_service.domain.grants import Principal
+from memory_service.services.keys import KeyService
+
+KEY_SERVICE_STATE = "key_service"
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class KeyAuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        keys: KeyService = connection.app.state[KEY_SERVICE_STATE]
+        token = bearer_token(connection.headers.get("authorization"))
+        try:
+            principal = await anyio.to_thread.run_sync(keys.authenticate, token)
+        except errors.Unauthenticated as exc:
+            raise NotAuthorizedException from exc
+        return AuthenticationResult(user=principal, auth=None)
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    user = connection.scope.get("user")
+    if not isinstance(user, Principal):
+        raise errors.Unauthenticated
+    return user

@@ -1,0 +1,43 @@
+"""Per-request context: the caller and a request id."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import MutableScopeHeaders
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from memory_service.http.auth import principal_of
+from memory_service.services.memories import Caller
+
+REQUEST_ID_HEADER = "x-request-id"
+
+
+def request_id_of(request: Request[Any, Any, Any]) -> str:
+    return str(request.scope.get("state", {}).get("request_id") or "")
+
+
+def caller_of(request: Request[Any, Any, Any]) -> Caller:
+    return Caller(principal=principal_of(request), request_id=request_id_of(request))
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Give every request a server-made id (never trust the client's) and echo it back."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        request_id = str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id  # type: ignore[typeddict-unknown-key]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware

@@ -1,0 +1,214 @@
+"""Wire shapes of the v1 API (see shared/API.md). Validation of shape and bounds lives here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from memory_service.domain.models import Memory, VersionRecord
+
+Content = Annotated[str, msgspec.Meta(min_length=1, max_length=32_768)]
+ScopeText = Annotated[str, msgspec.Meta(min_length=1, max_length=520)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class GrantIn(msgspec.Struct, forbid_unknown_fields=True):
+    scope: ScopeText
+    permissions: Annotated[list[str], msgspec.Meta(min_length=1, max_length=16)]
+
+
+class CreateKey(msgspec.Struct, forbid_unknown_fields=True):
+    name: Name
+    grants: Annotated[list[GrantIn], msgspec.Meta(max_length=64)]
+    expires_at: datetime | None = None
+
+
+class KeyOut(msgspec.Struct):
+    id: str
+    name: str
+    grants: list[dict[str, Any]]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class IssuedKeyOut(msgspec.Struct):
+    id: str
+    key: str
+    name: str
+    grants: list[dict[str, Any]]
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class KeyList(msgspec.Struct):
+    items: list[KeyOut]
+
+
+class CreateMemory(msgspec.Struct, forbid_unknown_fields=True):
+    content: Content
+    scope: ScopeText
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=64)] = msgspec.field(default_factory=list)
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+    ttl_seconds: Annotated[int, msgspec.Meta(ge=1, le=100 * 365 * 24 * 3600)] | None = None
+    expires_at: datetime | None = None
+    source: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class BatchCreate(msgspec.Struct, forbid_unknown_fields=True):
+    items: Annotated[list[CreateMemory], msgspec.Meta(min_length=1, max_length=100)]
+
+
+class PatchMemory(msgspec.Struct, forbid_unknown_fields=True):
+    content: Content | msgspec.UnsetType = msgspec.UNSET
+    metadata: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=64)] | msgspec.UnsetType = msgspec.UNSET
+    expires_at: datetime | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class RestoreMemory(msgspec.Struct, forbid_unknown_fields=True):
+    version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+
+
+class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
+    tags_any: Annotated[list[Tag], msgspec.Meta(max_length=64)] | None = None
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+    metadata: dict[str, str | int | bool] | None = None
+
+
+class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):
+    query: Content
+    scopes: Annotated[list[ScopeText], msgspec.Meta(min_length=1, max_length=64)] | None = None
+    filters: SearchFilters | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10
+    min_score: Annotated[float, msgspec.Meta(ge=-1.0, le=1.0)] | None = None
+
+
+class FindingOut(msgspec.Struct):
+    kind: str
+    type: str
+    action: str
+
+
+class ClassificationOut(msgspec.Struct):
+    action: Literal["clean", "redacted"]
+    findings: list[FindingOut]
+
+
+class ProvenanceOut(msgspec.Struct):
+    created_by: str
+    request_id: str
+    source: dict[str, Any]
+
+
+class MemoryOut(msgspec.Struct):
+    id: str
+    scope: str
+    content: str
+    metadata: dict[str, Any]
+    tags: list[str]
+    subject: str | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+    version: int
+    classification: ClassificationOut
+    provenance: ProvenanceOut
+
+
+class StoredOut(msgspec.Struct):
+    memory: MemoryOut
+    status: Literal["stored"] = "stored"
+
+
+class HeldFinding(msgspec.Struct):
+    kind: str
+    type: str
+
+
+class QuarantinedOut(msgspec.Struct):
+    quarantine_id: str | None
+    findings: list[HeldFinding]
+    status: Literal["quarantined"] = "quarantined"
+
+
+class RejectedOut(msgspec.Struct):
+    findings: list[HeldFinding]
+    title: str = "Rejected by policy"
+    detail: str = "the scope's policy rejects this content"
+    status: Literal["rejected"] = "rejected"
+
+
+class BatchOut(msgspec.Struct):
+    results: list[StoredOut | QuarantinedOut | RejectedOut]
+
+
+class MemoryPage(msgspec.Struct):
+    items: list[MemoryOut]
+    next_cursor: str | None
+
+
+class SearchHit(msgspec.Struct):
+    memory: MemoryOut
+    score: float
+
+
+class SearchOut(msgspec.Struct):
+    results: list[SearchHit]
+
+
+class HistoryItem(msgspec.Struct):
+    version: int
+    content: str
+    metadata: dict[str, Any]
+    tags: list[str]
+    changed_by: str
+    changed_at: datetime
+    op: str
+
+
+class HistoryOut(msgspec.Struct):
+    items: list[HistoryItem]
+
+
+def memory_out(memory: Memory) -> MemoryOut:
+    return MemoryOut(
+        id=str(memory.id),
+        scope=memory.scope,
+        content=memory.content,
+        metadata=memory.metadata,
+        tags=list(memory.tags),
+        subject=memory.subject,
+        created_at=memory.created_at,
+        updated_at=memory.updated_at,
+        expires_at=memory.expires_at,
+        version=memory.version,
+        classification=ClassificationOut(
+            action=memory.classification.action,
+            findings=[
+                FindingOut(kind=f.kind, type=f.type, action=f.action)
+                for f in memory.classification.findings
+            ],
+        ),
+        provenance=ProvenanceOut(
+            created_by=memory.provenance.created_by,
+            request_id=memory.provenance.request_id,
+            source=memory.provenance.source,
+        ),
+    )
+
+
+def history_item(version: VersionRecord) -> HistoryItem:
+    return HistoryItem(
+        version=version.version,
+        content=version.content,
+        metadata=version.metadata,
+        tags=list(version.tags),
+        changed_by=version.changed_by,
+        changed_at=version.changed_at,
+        op=version.op,
+    )

@@ -1,0 +1,421 @@
+"""Use cases on memories: remember, recall, revise, forget, restore, history.
+
+Synchronous on purpose: the models and Qdrant Edge are CPU-bound and in-process, so the HTTP
+layer runs these in worker threads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from classifiers.pipeline import ClassificationPipeline, ClassifierFailedError, Decision
+from classifiers.policy import Action, Policy
+from memory_service.domain.access import require, scope_filter_for
+from memory_service.domain.grants import Permission, Principal
+from memory_service.domain.models import (
+    Classification,
+    FindingSummary,
+    IndexQuery,
+    Memory,
+    Provenance,
+    ScoredMemory,
+    VersionRecord,
+)
+from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
+from memory_service.domain.scopes import parse_scope
+from memory_service.errors import InvalidInput, NotFound, PolicyRejected, VersionConflict
+from memory_service.services import validation
+from memory_service.services.validation import Limits
+
+
+@dataclass(frozen=True, slots=True)
+class NewMemory:
+    content: str
+    scope: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    subject: str | None = None
+    ttl_seconds: int | None = None
+    expires_at: datetime | None = None
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """A PATCH: ``None`` leaves a field as it is; ``clear_expiry`` removes the expiry."""
+
+    content: str | None = None
+    metadata: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    expires_at: datetime | None = None
+    clear_expiry: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    memory: Memory
+    status: Literal["stored"] = "stored"
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """The classifiers held the write back: nothing searchable was stored."""
+
+    findings: tuple[FindingSummary, ...]
+    quarantine_id: str | None = None
+    status: Literal["quarantined"] = "quarantined"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The scope's policy refuses this content; nothing was stored."""
+
+    findings: tuple[FindingSummary, ...]
+    status: Literal["rejected"] = "rejected"
+
+
+WriteOutcome = Stored | Held
+BatchOutcome = Stored | Held | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    principal: Principal
+    request_id: str
+
+
+def memory_from_version(version: VersionRecord) -> Memory:
+    """The live view of a memory whose latest history entry is ``version``."""
+    return Memory(
+        id=version.memory_id,
+        scope=version.scope,
+        content=version.content,
+        metadata=version.metadata,
+        tags=version.tags,
+        subject=version.subject,
+        created_at=version.created_at,
+        updated_at=version.changed_at,
+        expires_at=version.expires_at,
+        version=version.version,
+        classification=version.classification,
+        provenance=version.provenance,
+        deleted_at=version.changed_at if version.op == "delete" else None,
+    )
+
+
+class MemoryService:
+    """Every path builds its store filter from the caller's grants (``scope_filter_for``)."""
+
+    def __init__(
+        self,
+        *,
+        control: ControlStore,
+        index: MemoryIndex,
+        embedder: Embedder,
+        pipeline: ClassificationPipeline,
+        clock: Callable[[], datetime],
+        limits: Limits,
+        undo_window: timedelta,
+        policy_for: Callable[[str], Policy] = lambda _scope: Policy(),
+    ) -> None:
+        self._control = control
+        self._index = index
+        self._embedder = embedder
+        self._pipeline = pipeline
+        self._clock = clock
+        self._limits = limits
+        self._undo_window = undo_window
+        self._policy_for = policy_for
+
+    # -- writes -------------------------------------------------------------------------
+
+    def remember(self, caller: Caller, item: NewMemory) -> WriteOutcome:
+        """Classify, then store one memory; acknowledged only once both stores hold it."""
+        outcome = self.remember_batch(caller, [item])[0]
+        if isinstance(outcome, Rejected):
+            raise PolicyRejected("the scope's policy rejects this content", _wire(outcome.findings))
+        return outcome
+
+    def remember_batch(self, caller: Caller, items: Sequence[NewMemory]) -> list[BatchOutcome]:
+        """Store several memories; every item is checked before any is written.
+
+        Rejection by policy is per item (its outcome raises nothing for the others); a scope the
+        caller may not write to fails the whole batch before anything is stored.
+        """
+        now = self._clock()
+        prepared = [self._prepare(caller, item, now) for item in items]
+        outcomes: list[BatchOutcome] = []
+        to_store: list[VersionRecord] = []
+        for item, expires_at, decision in prepared:
+            outcome = self._outcome_of(decision)
+            if outcome is not None:
+                outcomes.append(outcome)
+                continue
+            record = VersionRecord(
+                memory_id=uuid.uuid4(),
+                version=1,
+                scope=item.scope,
+                content=decision.content or "",
+                metadata=item.metadata,
+                tags=validation.check_tags(item.tags, self._limits),
+                subject=item.subject,
+                expires_at=expires_at,
+                classification=_classification(decision),
+                provenance=Provenance(caller.principal.name, caller.request_id, item.source),
+                op="create",
+                changed_by=caller.principal.name,
+                changed_at=now,
+                created_at=now,
+            )
+            to_store.append(record)
+            outcomes.append(Stored(memory_from_version(record)))
+        self._commit(to_store, expected=[None] * len(to_store))
+        return outcomes
+
+    def _prepare(
+        self, caller: Caller, item: NewMemory, now: datetime
+    ) -> tuple[NewMemory, datetime | None, Decision]:
+        scope = parse_scope(item.scope)
+        require(caller.principal, Permission.MEMORY_WRITE, scope)
+        validation.check_content(item.content, self._limits)
+        validation.check_metadata(item.metadata, self._limits)
+        validation.check_tags(item.tags, self._limits)
+        validation.check_metadata(item.source, self._limits)
+        subject = validation.check_subject(item.subject, self._limits)
+        expires_at = validation.resolve_expiry(now, item.ttl_seconds, item.expires_at)
+        decision = self._classify(item.content, scope)
+        return replace(item, scope=scope, subject=subject), expires_at, decision
+
+    def _classify(self, content: str, scope: str) -> Decision:
+        try:
+            return self._pipeline.decide(content, self._policy_for(scope))
+        except ClassifierFailedError:
+            # Fail closed: a classifier that broke must never let the text through.
+            return Decision(outcome=Action.QUARANTINE, content=None, findings=())
+
+    def _outcome_of(self, decision: Decision) -> Held | Rejected | None:
+        """None when the decision lets the text be stored."""
+        summaries = _classification(decision).findings
+        if decision.outcome is Action.REJECT:
+            return Rejected(findings=summaries)
+        if decision.outcome is Action.QUARANTINE:
+            # The encrypted quarantine store is not wired in yet; holding back without storing
+            # anything is the fail-closed answer until it is.
+            return Held(findings=summaries)
+        return None
+
+    def _commit(self, records: Sequence[VersionRecord], expected: Sequence[int | None]) -> None:
+        """Write intent (control store) first, then the index, then mark it indexed."""
+        if not records:
+            return
+        vectors = self._embedder.embed([r.content for r in records])
+        for record, expected_version in zip(records, expected, strict=True):
+            self._control.append_version(record, expected_version=expected_version)
+        self._index.upsert(
+            [(memory_from_version(r), v) for r, v in zip(records, vectors, strict=True)]
+        )
+        for record in records:
+            self._control.mark_indexed(record.memory_id, record.version)
+
+    def revise(
+        self, caller: Caller, memory_id: uuid.UUID, change: Revision, if_match: int | None
+    ) -> WriteOutcome:
+        """Update a memory; new content is classified like a new write."""
+        current = self._live_head(caller, memory_id, Permission.MEMORY_WRITE)
+        if if_match is not None and if_match != current.version:
+            raise VersionConflict
+        now = self._clock()
+        content, classification = current.content, current.classification
+        if change.content is not None:
+            validation.check_content(change.content, self._limits)
+            decision = self._classify(change.content, current.scope)
+            outcome = self._outcome_of(decision)
+            if isinstance(outcome, Rejected):
+                raise PolicyRejected(
+                    "the scope's policy rejects this content", _wire(outcome.findings)
+                )
+            if outcome is not None:
+                return outcome
+            content, classification = decision.content or "", _classification(decision)
+        if change.metadata is not None:
+            validation.check_metadata(change.metadata, self._limits)
+        expires_at = current.expires_at
+        if change.clear_expiry:
+            expires_at = None
+        elif change.expires_at is not None:
+            expires_at = validation.resolve_expiry(now, None, change.expires_at)
+        record = replace(
+            current,
+            version=current.version + 1,
+            content=content,
+            classification=classification,
+            metadata=change.metadata if change.metadata is not None else current.metadata,
+            tags=validation.check_tags(change.tags, self._limits)
+            if change.tags is not None
+            else current.tags,
+            expires_at=expires_at,
+            op="update",
+            changed_by=caller.principal.name,
+            changed_at=now,
+        )
+        self._commit([record], expected=[current.version])
+        return Stored(memory_from_version(record))
+
+    def forget(self, caller: Caller, memory_id: uuid.UUID) -> None:
+        """Soft delete: invisible at once, restorable during the undo window."""
+        current = self._live_head(caller, memory_id, Permission.MEMORY_DELETE)
+        record = replace(
+            current,
+            version=current.version + 1,
+            op="delete",
+            changed_by=caller.principal.name,
+            changed_at=self._clock(),
+        )
+        self._commit([record], expected=[current.version])
+
+    def restore(self, caller: Caller, memory_id: uuid.UUID, version: int | None) -> Memory:
+        """Undelete (within the undo window) or roll back to an earlier version."""
+        readable = scope_filter_for(caller.principal, Permission.MEMORY_READ)
+        current = self._control.head(memory_id, readable)
+        now = self._clock()
+        if current is None or _expired(current, now) or self._past_undo(current, now):
+            raise NotFound
+        require(caller.principal, Permission.MEMORY_WRITE, current.scope)
+        source = current
+        if version is not None:
+            history = self._control.history(memory_id, readable)
+            matches = [v for v in history if v.version == version and v.op != "delete"]
+            if not matches:
+                raise InvalidInput("no such version to restore")
+            source = matches[0]
+        elif current.op != "delete":
+            raise InvalidInput("the memory is not deleted; name a version to roll back to")
+        record = replace(
+            current,
+            version=current.version + 1,
+            content=source.content,
+            metadata=source.metadata,
+            tags=source.tags,
+            subject=source.subject,
+            classification=source.classification,
+            op="restore",
+            changed_by=caller.principal.name,
+            changed_at=now,
+        )
+        self._commit([record], expected=[current.version])
+        return memory_from_version(record)
+
+    def _past_undo(self, version: VersionRecord, now: datetime) -> bool:
+        return version.op == "delete" and version.changed_at + self._undo_window <= now
+
+    def _live_head(
+        self, caller: Caller, memory_id: uuid.UUID, permission: Permission
+    ) -> VersionRecord:
+        """The current, not deleted, not expired version; 404 outside the readable scopes."""
+        readable = scope_filter_for(caller.principal, Permission.MEMORY_READ)
+        current = self._control.head(memory_id, readable)
+        if current is None or current.op == "delete" or _expired(current, self._clock()):
+            raise NotFound
+        require(caller.principal, permission, current.scope)
+        return current
+
+    # -- reads --------------------------------------------------------------------------
+
+    def get(self, caller: Caller, memory_id: uuid.UUID) -> Memory:
+        readable = scope_filter_for(caller.principal, Permission.MEMORY_READ)
+        memory = self._index.get(memory_id, readable, now=self._clock())
+        if memory is None:
+            raise NotFound
+        return memory
+
+    def list_memories(
+        self,
+        caller: Caller,
+        *,
+        scope: str | None,
+        tag: str | None,
+        subject: str | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[Memory], str | None]:
+        requested = [parse_scope(scope)] if scope else None
+        scopes = scope_filter_for(caller.principal, Permission.MEMORY_READ, requested)
+        query = IndexQuery(tags_any=(tag,) if tag else (), subject=subject)
+        return self._index.scroll(scopes, query, limit=limit, cursor=cursor, now=self._clock())
+
+    def recall(
+        self,
+        caller: Caller,
+        *,
+        query: str,
+        scopes: Sequence[str] | None,
+        filters: IndexQuery,
+        limit: int,
+        min_score: float | None,
+    ) -> list[ScoredMemory]:
+        """Semantic search over every readable scope, or the listed ones (403 if not held)."""
+        if not query.strip():
+            raise InvalidInput("query must not be empty")
+        validation.check_content(query, self._limits)
+        scope_filter = scope_filter_for(caller.principal, Permission.MEMORY_READ, scopes)
+        if scope_filter.is_empty:
+            return []
+        vector = self._embedder.embed([query])[0]
+        return self._index.search(
+            vector, scope_filter, filters, limit=limit, now=self._clock(), min_score=min_score
+        )
+
+    def history(self, caller: Caller, memory_id: uuid.UUID) -> list[VersionRecord]:
+        readable = scope_filter_for(caller.principal, Permission.MEMORY_READ)
+        versions = self._control.history(memory_id, readable)
+        if not versions or self._past_undo(versions[-1], self._clock()):
+            raise NotFound
+        return versions
+
+    # -- repair -------------------------------------------------------------------------
+
+    def reconcile(self, batch: int = 256) -> int:
+        """Bring the index up to every version the control store holds (crash repair)."""
+        repaired = 0
+        while pending := self._control.unindexed(batch):
+            vectors = self._embedder.embed([v.content for v in pending])
+            self._index.upsert(
+                [(memory_from_version(v), vec) for v, vec in zip(pending, vectors, strict=True)]
+            )
+            for version in pending:
+                self._control.mark_indexed(version.memory_id, version.version)
+            repaired += len(pending)
+        return repaired
+
+
+def _expired(version: VersionRecord, now: datetime) -> bool:
+    return version.expires_at is not None and version.expires_at <= now
+
+
+def _classification(decision: Decision) -> Classification:
+    findings = tuple(
+        FindingSummary(kind=d.finding.kind.value, type=d.finding.type, action=d.action.value)
+        for d in decision.findings
+    )
+    return Classification(action="redacted" if decision.altered else "clean", findings=findings)
+
+
+def _wire(findings: Sequence[FindingSummary]) -> list[dict[str, str]]:
+    return [{"kind": f.kind, "type": f.type} for f in findings]
+
+
+__all__ = [
+    "Caller",
+    "Held",
+    "MemoryService",
+    "NewMemory",
+    "Rejected",
+    "Revision",
+    "Stored",
+    "WriteOutcome",
+    "memory_from_version",
+]

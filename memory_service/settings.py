@@ -1,0 +1,41 @@
+"""One frozen settings object, read from ``MEMORY_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Built once by the CLI or ``create_app`` and passed down; never read at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="MEMORY_", frozen=True, extra="ignore")
+
+    data_dir: Path = Path("./data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    bootstrap_admin_key: SecretStr | None = None
+    database_url: str | None = None
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+    qdrant_collection: str = "memories"
+
+    log_level: str = "INFO"
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    max_content_chars: int = Field(default=32_768, ge=1)
+    max_batch_items: int = Field(default=100, ge=1)
+    max_metadata_bytes: int = Field(default=16 * 1024, ge=64)
+    max_metadata_depth: int = Field(default=5, ge=1)
+    undo_window_seconds: int = Field(default=7 * 24 * 3600, ge=0)
+    idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    embedding_threads: int = Field(default=2, ge=1)
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "control.sqlite3"
+
+    @property
+    def admin_key_file(self) -> Path:
+        return self.data_dir / "admin.key"

@@ -1,0 +1,174 @@
+"""Tables of the control store, shared by SQLite and PostgreSQL.
+
+The migrations in ``migrations/versions`` create these tables; this module is what the store
+queries against. ``tests/contract/test_control_store.py`` checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeEngine
+
+# Deterministic constraint names, so migrations can refer to them on either backend.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+OPS = ("create", "update", "delete", "restore")
+UNINDEXED_PREDICATE = "indexed_version < version"
+
+# Fixed width, so that on SQLite the stored strings sort in time order.
+_SQLITE_TIMESTAMP_WIDTH = len("0001-01-01T00:00:00.000000+00:00")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime, stored as UTC, returned as an aware UTC datetime on every backend.
+
+    SQLite has no timestamp type and its driver drops the offset, so there the value is an
+    ISO-8601 string in UTC at microsecond precision (fixed width, hence ordered). Naive
+    datetimes are refused: guessing their zone would silently shift expiry times.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(_SQLITE_TIMESTAMP_WIDTH))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime given to the control store; use an aware UTC one")
+        utc = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return utc.isoformat(timespec="microseconds")
+        return utc
+
+    def process_result_value(self, value: Any, _dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if not isinstance(parsed, datetime):
+            raise TypeError(f"unexpected timestamp value of type {type(value).__name__}")
+        if parsed.tzinfo is None:
+            # Only rows written outside this type (by hand) can be naive; they were UTC.
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+
+
+def json_type() -> TypeEngine[Any]:
+    """JSON on SQLite (text), JSONB on PostgreSQL (binary, validated on the way in)."""
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("lookup", Text, nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("grants", json_type(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Index("ix_api_keys_lookup", "lookup", unique=True),
+)
+
+# The head row of each memory: where it lives, its current version and whether the index has
+# caught up with it. The content itself is only in memory_versions.
+memories = Table(
+    "memories",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("scope", String(512), nullable=False),
+    Column("subject", Text, nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("indexed_version", Integer, nullable=False),
+    Column("deleted", Boolean(create_constraint=False), nullable=False),
+    Column("deleted_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    CheckConstraint("version >= 1", name="version_positive"),
+    CheckConstraint("indexed_version <= version", name="indexed_not_ahead"),
+    Index("ix_memories_scope", "scope"),
+    Index("ix_memories_subject", "subject"),
+    # Partial: crash repair only ever looks for the few heads the index has not caught up with.
+    Index(
+        "ix_memories_unindexed",
+        "updated_at",
+        sqlite_where=text(UNINDEXED_PREDICATE),
+        postgresql_where=text(UNINDEXED_PREDICATE),
+    ),
+)
+
+memory_versions = Table(
+    "memory_versions",
+    metadata,
+    Column(
+        "memory_id",
+        String(36),
+        ForeignKey("memories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("version", Integer, nullable=False),
+    Column("scope", String(512), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("metadata", json_type(), nullable=False),
+    Column("tags", json_type(), nullable=False),
+    Column("subject", Text, nullable=True),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("classification", json_type(), nullable=False),
+    Column("provenance", json_type(), nullable=False),
+    Column("op", String(16), nullable=False),
+    Column("changed_by", Text, nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("memory_id", "version"),
+    CheckConstraint("op IN ('create', 'update', 'delete', 'restore')", name="op_known"),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key_id", Text, nullable=False),
+    Column("idempotency_key", Text, nullable=False),
+    Column("request_hash", Text, nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", json_type(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("key_id", "idempotency_key"),
+    # For expiring old records by age.
+    Index("ix_idempotency_created_at", "created_at"),
+)

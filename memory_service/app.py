@@ -86,7 +86,7 @@ def build_embedder(settings: Settings) -> Embedder:
 def build_runtime(settings: Settings, embedder: Embedder | None = None) -> Runtime:
     """Open the stores (migrating the control store), load the model, repair the index."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(settings.data_dir, 0o700)
+    settings.data_dir.chmod(0o700)  # memories and keys live here: owner only
     control = SqlControlStore(settings.database_url or sqlite_url_for(settings.data_dir))
     control.migrate()
     embedder = embedder or build_embedder(settings)
@@ -165,7 +165,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         import anyio.to_thread  # noqa: PLC0415
 
-        current = runtime or await anyio.to_thread.run_sync(build_runtime, settings)
+        current = (
+            runtime
+            if runtime is not None
+            else await anyio.to_thread.run_sync(build_runtime, settings)
+        )
         holder["runtime"] = current
         app.state[KEY_SERVICE_STATE] = current.keys
         app.state[READINESS_STATE] = current.check_ready

@@ -65,11 +65,12 @@ def handle_validation_error(
     _request: Request[Any, Any, Any], exc: ValidationException
 ) -> Response[dict[str, Any]]:
     # Litestar's extra may hold the offending value; keep only where and what, never the value.
-    fields = []
-    if isinstance(exc.extra, list):
-        for item in exc.extra:
-            if isinstance(item, dict):
-                fields.append({"field": item.get("key"), "message": item.get("message")})
+    items = exc.extra if isinstance(exc.extra, list) else []
+    fields = [
+        {"field": item.get("key"), "message": item.get("message")}
+        for item in items
+        if isinstance(item, dict)
+    ]
     malformed = "malformed" in (exc.detail or "").lower() or "decode" in (exc.detail or "").lower()
     if malformed:
         return problem(400, "Malformed request body", "the body is not valid JSON")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from functools import partial
 from typing import Annotated, Any
 
@@ -10,7 +11,7 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import HeaderParameter, JSONBody
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from memory_service.domain.models import IndexQuery
 from memory_service.errors import InvalidInput
@@ -126,7 +127,7 @@ class MemoryController(Controller):
         return schemas.memory_out(memory)
 
     @get("/", summary="List memories in readable scopes")
-    async def list_page(
+    async def list_page(  # noqa: PLR0917 - Litestar binds query parameters by name
         self,
         request: Request[Any, Any, Any],
         memories: NamedDependency[MemoryService],
@@ -165,7 +166,7 @@ class MemoryController(Controller):
             content=None if data.content is msgspec.UNSET else data.content,
             metadata=None if data.metadata is msgspec.UNSET else data.metadata,
             tags=None if data.tags is msgspec.UNSET else data.tags,
-            expires_at=None if data.expires_at in (msgspec.UNSET, None) else data.expires_at,  # type: ignore[arg-type]
+            expires_at=data.expires_at if isinstance(data.expires_at, datetime) else None,
             clear_expiry=data.expires_at is None,
         )
         outcome = await anyio.to_thread.run_sync(

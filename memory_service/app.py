@@ -83,14 +83,19 @@ def build_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(threads=settings.embedding_threads)
 
 
-def build_runtime(settings: Settings, embedder: Embedder | None = None) -> Runtime:
-    """Open the stores (migrating the control store), load the model, repair the index."""
+def build_runtime(
+    settings: Settings, embedder: Embedder | None = None, index: MemoryIndex | None = None
+) -> Runtime:
+    """Open the stores (migrating the control store), load the model, repair the index.
+
+    ``embedder`` and ``index`` let tests share a loaded model or pick a stand-in server.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)  # memories and keys live here: owner only
     control = SqlControlStore(settings.database_url or sqlite_url_for(settings.data_dir))
     control.migrate()
     embedder = embedder or build_embedder(settings)
-    index = build_index(settings, embedder.dimension)
+    index = index or build_index(settings, embedder.dimension)
     limits = Limits(
         max_content_chars=settings.max_content_chars,
         max_metadata_bytes=settings.max_metadata_bytes,

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from qdrant_client import QdrantClient
 
 from memory_service.app import Runtime, build_embedder, build_runtime, create_app
 from memory_service.domain.ports import Embedder
 from memory_service.settings import Settings
+from memory_service.storage.qdrant_client_index import QdrantClientMemoryIndex
+from tests.conftest import reset_postgres
 
 ADMIN_KEY = "msk_0000000000000000_testadminsecretvalue0000000000"
 
@@ -19,10 +23,33 @@ def embedder() -> Embedder:
     return build_embedder(Settings())
 
 
-@pytest.fixture
-def runtime(tmp_path: Path, embedder: Embedder) -> Iterator[Runtime]:
-    settings = Settings(data_dir=tmp_path / "data", bootstrap_admin_key=ADMIN_KEY)
-    rt = build_runtime(settings, embedder=embedder)
+@pytest.fixture(
+    params=[
+        "edge+sqlite",
+        pytest.param("edge+postgresql", marks=pytest.mark.postgres),
+        "qdrant-client+sqlite",
+    ]
+)
+def runtime(
+    request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder
+) -> Iterator[Runtime]:
+    """The API suite runs on the embedded default and on each scale-out store."""
+    database_url = None
+    if "postgresql" in request.param:
+        database_url = request.getfixturevalue("postgres_url")
+        reset_postgres(database_url)
+    index = None
+    if request.param.startswith("qdrant-client"):
+        # qdrant-client's local mode speaks the server's API; it stands in for a cluster here.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Payload indexes have no effect", UserWarning)
+            index = QdrantClientMemoryIndex(
+                QdrantClient(":memory:"), "memories", embedder.dimension
+            )
+    settings = Settings(
+        data_dir=tmp_path / "data", bootstrap_admin_key=ADMIN_KEY, database_url=database_url
+    )
+    rt = build_runtime(settings, embedder=embedder, index=index)
     yield rt
     rt.close()
 

@@ -6,7 +6,6 @@ Point ``MEMSVC_TEST_POSTGRES_URL`` at a maintenance database to use another serv
 
 from __future__ import annotations
 
-import os
 import secrets
 import stat
 import threading
@@ -19,8 +18,8 @@ from uuid import UUID, uuid4
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, delete, func, select, text
-from sqlalchemy.exc import OperationalError, StatementError
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import StatementError
 
 from memory_service.domain.grants import Grant, Permission
 from memory_service.domain.models import (
@@ -35,10 +34,8 @@ from memory_service.domain.scopes import ScopeFilter, ScopePattern
 from memory_service.errors import StoreUnavailable, VersionConflict
 from memory_service.storage.sql import SqlControlStore, normalise_url, sqlite_url_for
 from memory_service.storage.sql.schema import memories, memory_versions, metadata
+from tests.conftest import reset_postgres
 
-POSTGRES_ADMIN_URL = os.environ.get(
-    "MEMSVC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 T0 = datetime(2025, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 EVERYTHING = ScopeFilter((ScopePattern.parse("**"),))
 NOTHING = ScopeFilter(())
@@ -46,39 +43,6 @@ THREADS = 8
 
 
 # -- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh database for this test session, dropped at the end."""
-    admin = create_engine(normalise_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    name = f"memsvc_test_{secrets.token_hex(6)}"
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.fail(f"PostgreSQL at {POSTGRES_ADMIN_URL} is required but unreachable: {exc}")
-    try:
-        yield (
-            normalise_url(POSTGRES_ADMIN_URL)
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(normalise_url(url))
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(
@@ -89,7 +53,7 @@ def control_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sq
         url = sqlite_url_for(tmp_path)
     else:
         url = request.getfixturevalue("postgres_url")
-        _reset_postgres(url)
+        reset_postgres(url)
     store = SqlControlStore(url)
     store.migrate()
     try:

@@ -31,5 +31,4 @@ def test_paraphrased_queries_find_their_memory_in_the_top_3(client: TestClient[A
         top = [r["memory"]["content"] for r in response.json()["results"]]
         hits += item["memory"] in top
     rate = hits / len(data["items"])
-    print(f"paraphrase recall@{TOP_K}: {hits}/{len(data['items'])} = {rate:.3f}")
     assert rate >= FLOOR, f"paraphrase recall@{TOP_K} is {rate:.2f}, floor {FLOOR}"

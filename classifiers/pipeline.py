@@ -6,7 +6,7 @@ the vector store only ever receives :attr:`Decision.content`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from classifiers.findings import Classifier, Finding
@@ -26,6 +26,7 @@ class Decision:
     outcome: Action  # the strongest action over all findings; ALLOW when clean
     content: str | None
     findings: tuple[Decided, ...]
+    failed: bool = False  # a classifier broke or timed out: held back, fail closed
 
     @property
     def storable(self) -> bool:
@@ -60,17 +61,42 @@ class ClassificationPipeline:
                 raise ClassifierFailedError(classifier.name) from exc
         return sorted(found, key=lambda f: (f.start, -f.end))
 
-    def decide(self, text: str, policy: Policy) -> Decision:
+    def decide(
+        self, text: str, policy: Policy, pseudonymize: Pseudonymize | None = None
+    ) -> Decision:
         """Classify ``text`` and apply ``policy``: the stored text never holds a flagged span."""
-        decided = tuple(Decided(f, policy.action_for(f)) for f in self.findings(text))
-        outcome = max((d.action for d in decided), key=SEVERITY.__getitem__, default=Action.ALLOW)
-        if outcome in (Action.QUARANTINE, Action.REJECT):
-            return Decision(outcome=outcome, content=None, findings=decided)
-        return Decision(outcome=outcome, content=_rewrite(text, decided), findings=decided)
+        return apply(text, self.findings(text), policy, pseudonymize)
 
 
-def _rewrite(text: str, decided: Sequence[Decided]) -> str:
-    """Replace each redacted or pseudonymised span with a typed marker, right to left."""
+Pseudonymize = Callable[[str, str], str]
+"""(entity type, matched value) -> the token that replaces it, e.g. ``<PERSON_3f9a2c>``."""
+
+
+def apply(
+    text: str,
+    findings: Sequence[Finding],
+    policy: Policy,
+    pseudonymize: Pseudonymize | None = None,
+) -> Decision:
+    """Apply ``policy`` to findings already made on ``text``."""
+    decided = tuple(Decided(f, policy.action_for(f)) for f in findings)
+    outcome = max((d.action for d in decided), key=SEVERITY.__getitem__, default=Action.ALLOW)
+    if outcome in (Action.QUARANTINE, Action.REJECT):
+        return Decision(outcome=outcome, content=None, findings=decided)
+    return Decision(
+        outcome=outcome, content=_rewrite(text, decided, pseudonymize), findings=decided
+    )
+
+
+def _marker(text: str, decided: Decided, pseudonymize: Pseudonymize | None) -> str:
+    finding = decided.finding
+    if decided.action is Action.PSEUDONYMIZE and pseudonymize is not None:
+        return pseudonymize(finding.type, text[finding.start : finding.end])
+    return f"[REDACTED:{finding.type}]"
+
+
+def _rewrite(text: str, decided: Sequence[Decided], pseudonymize: Pseudonymize | None) -> str:
+    """Replace each redacted or pseudonymised span with a typed marker, left to right."""
     spans = sorted(
         (d for d in decided if d.action in (Action.REDACT, Action.PSEUDONYMIZE)),
         key=lambda d: d.finding.start,
@@ -82,7 +108,7 @@ def _rewrite(text: str, decided: Sequence[Decided]) -> str:
             cursor = max(cursor, d.finding.end)
             continue
         out.append(text[cursor : d.finding.start])
-        out.append(f"[REDACTED:{d.finding.type}]")
+        out.append(_marker(text, d, pseudonymize))
         cursor = d.finding.end
     out.append(text[cursor:])
     return "".join(out)

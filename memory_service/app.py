@@ -19,22 +19,29 @@ from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from pydantic import SecretStr
 
 from classifiers.pipeline import ClassificationPipeline
+from memory_service.crypto import AesGcmSealer, HmacPseudonymizer, load_or_create_key_file
 from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
 from memory_service.http.auth import KEY_SERVICE_STATE, KeyAuthMiddleware
 from memory_service.http.controllers.health import READINESS_STATE, HealthController
 from memory_service.http.controllers.keys import KeyController
 from memory_service.http.controllers.memories import MemoryController
+from memory_service.http.controllers.policies import PolicyController
 from memory_service.http.problems import EXCEPTION_HANDLERS
 from memory_service.http.requests import request_id_middleware
+from memory_service.services.gate import ContentGate
 from memory_service.services.idempotency import IdempotencyService
 from memory_service.services.keys import KeyService
 from memory_service.services.memories import MemoryService
+from memory_service.services.policies import PolicyService
+from memory_service.services.quarantine import QuarantineService
 from memory_service.services.validation import Limits
 from memory_service.settings import Settings
 from memory_service.storage.qdrant_client_index import QdrantClientMemoryIndex
 from memory_service.storage.qdrant_edge_index import QdrantEdgeMemoryIndex
+from memory_service.storage.sql.governance import SqlPolicyStore, SqlQuarantineStore
 from memory_service.storage.sql.store import SqlControlStore, sqlite_url_for
 
 _log = structlog.get_logger("memory_service")
@@ -54,6 +61,8 @@ class Runtime:
     embedder: Embedder
     keys: KeyService
     memories: MemoryService
+    policies: PolicyService
+    gate: ContentGate
     idempotency: IdempotencyService
 
     def check_ready(self) -> None:
@@ -61,6 +70,7 @@ class Runtime:
         self.index.existing_ids([uuid.UUID(int=0)])
 
     def close(self) -> None:
+        self.gate.close()
         self.index.close()
         self.control.close()
 
@@ -83,12 +93,45 @@ def build_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(threads=settings.embedding_threads)
 
 
-def build_runtime(
-    settings: Settings, embedder: Embedder | None = None, index: MemoryIndex | None = None
-) -> Runtime:
-    """Open the stores (migrating the control store), load the model, repair the index.
+def build_pipeline(_settings: Settings) -> ClassificationPipeline:
+    return ClassificationPipeline([])
 
-    ``embedder`` and ``index`` let tests share a loaded model or pick a stand-in server.
+
+def _key_text(secret: SecretStr | None, path: Path, header: str) -> str:
+    if secret is not None:
+        return secret.get_secret_value()
+    return load_or_create_key_file(path, header)
+
+
+def build_sealer(settings: Settings) -> AesGcmSealer:
+    return AesGcmSealer.from_text(
+        _key_text(
+            settings.encryption_key,
+            settings.keys_dir / "encryption.keys",
+            "quarantine sealing keys, kid:base64; add a new line to rotate (newest last)",
+        )
+    )
+
+
+def build_pseudonymizer(settings: Settings) -> HmacPseudonymizer:
+    return HmacPseudonymizer.from_text(
+        _key_text(
+            settings.pseudonym_key,
+            settings.keys_dir / "pseudonym.key",
+            "pseudonym secret; changing it changes every pseudonym",
+        )
+    )
+
+
+def build_runtime(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    index: MemoryIndex | None = None,
+    pipeline: ClassificationPipeline | None = None,
+) -> Runtime:
+    """Open the stores (migrating the control store), load the models, repair the index.
+
+    ``embedder``, ``index`` and ``pipeline`` let tests share loaded models or pick a stand-in.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)  # memories and keys live here: owner only
@@ -101,11 +144,20 @@ def build_runtime(
         max_metadata_bytes=settings.max_metadata_bytes,
         max_metadata_depth=settings.max_metadata_depth,
     )
+    policies = PolicyService(SqlPolicyStore(control), utc_now)
+    gate = ContentGate(
+        pipeline or build_pipeline(settings),
+        policies.resolve,
+        build_pseudonymizer(settings),
+        timeout_seconds=settings.classify_timeout_seconds,
+    )
+    quarantine = QuarantineService(SqlQuarantineStore(control), build_sealer(settings), utc_now)
     memories = MemoryService(
         control=control,
         index=index,
         embedder=embedder,
-        pipeline=ClassificationPipeline([]),
+        gate=gate,
+        quarantine=quarantine,
         clock=utc_now,
         limits=limits,
         undo_window=timedelta(seconds=settings.undo_window_seconds),
@@ -118,6 +170,8 @@ def build_runtime(
         embedder=embedder,
         keys=keys,
         memories=memories,
+        policies=policies,
+        gate=gate,
         idempotency=IdempotencyService(
             control, utc_now, timedelta(seconds=settings.idempotency_ttl_seconds)
         ),
@@ -198,11 +252,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         exclude=["/metrics"],
     )
     return Litestar(
-        route_handlers=[HealthController, KeyController, MemoryController, PrometheusController],
+        route_handlers=[
+            HealthController,
+            KeyController,
+            MemoryController,
+            PolicyController,
+            PrometheusController,
+        ],
         lifespan=[lifespan],
         dependencies={
             "memories": provide("memories"),
             "keys": provide("keys"),
+            "policies": provide("policies"),
             "idempotency": provide("idempotency"),
         },
         middleware=[

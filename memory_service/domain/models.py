@@ -131,3 +131,62 @@ class IdempotencyRecord:
     status_code: int
     body: JsonObject
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRecord:
+    """A named classification policy for every scope its pattern matches."""
+
+    name: str
+    scope: str  # a scope pattern, as text
+    secret: str
+    pii: str
+    injection: str
+    pii_types: dict[str, str]
+    min_score: float
+    updated_at: datetime
+    updated_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """Ciphertext of a quarantined text; ``key_id`` names the key so keys can rotate."""
+
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HeldFinding:
+    """Where a quarantined text holds what: never the value."""
+
+    kind: str
+    type: str
+    start: int
+    end: int
+
+    def to_json(self) -> JsonObject:
+        return {"kind": self.kind, "type": self.type, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineItem:
+    """A write the classifiers held back: encrypted, never embedded, never searchable."""
+
+    id: UUID
+    scope: str
+    status: Literal["pending", "released", "rejected"]
+    reason: str  # why it was held: "findings" or "classifier_failed"
+    findings: tuple[HeldFinding, ...]
+    sealed: Sealed | None  # None once the content has been destroyed
+    metadata: JsonObject
+    tags: tuple[str, ...]
+    subject: str | None
+    expires_at: datetime | None
+    provenance: Provenance
+    created_at: datetime
+    memory_id: UUID | None = None  # the memory an update was aimed at, if any
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None

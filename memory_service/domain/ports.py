@@ -12,7 +12,10 @@ from memory_service.domain.models import (
     IdempotencyRecord,
     IndexQuery,
     Memory,
+    PolicyRecord,
+    QuarantineItem,
     ScoredMemory,
+    Sealed,
     VersionRecord,
 )
 from memory_service.domain.scopes import ScopeFilter
@@ -107,6 +110,10 @@ class ControlStore(Protocol):
 
     def mark_indexed(self, memory_id: UUID, version: int) -> None: ...
 
+    def scope_roots(self) -> list[str]:
+        """Every org (first scope segment) that holds a memory."""
+        ...
+
     def unindexed(self, limit: int) -> list[VersionRecord]:
         """Heads whose latest version has not reached the index (crash repair)."""
         ...
@@ -122,3 +129,31 @@ class ControlStore(Protocol):
     def ping(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Sealer(Protocol):
+    """Authenticated encryption of quarantined text (AES-GCM), bound to its record by ``aad``."""
+
+    def seal(self, plaintext: str, aad: bytes) -> Sealed: ...
+
+    def open(self, sealed: Sealed, aad: bytes) -> str: ...
+
+
+class Pseudonymizer(Protocol):
+    """Stable, keyed pseudonyms: the same value in the same org always gets the same token."""
+
+    def pseudonym(self, org: str, entity_type: str, value: str) -> str: ...
+
+
+class PolicyStore(Protocol):
+    def list_policies(self) -> list[PolicyRecord]: ...
+
+    def put_policy(self, record: PolicyRecord) -> None: ...
+
+    def delete_policy(self, name: str) -> bool: ...
+
+
+class QuarantineStore(Protocol):
+    def add_quarantine(self, item: QuarantineItem) -> None: ...
+
+    def quarantine_item(self, item_id: UUID, scopes: ScopeFilter) -> QuarantineItem | None: ...

@@ -122,6 +122,18 @@ class ScopeFilter:
     def matches(self, scope: str) -> bool:
         return any(p.matches(scope) for p in self.patterns)
 
+    def narrowed_to(self, pattern: ScopePattern) -> ScopeFilter:
+        """The part of this filter inside ``pattern``; narrowing can only ever shrink it."""
+        parts = [q for p in self.patterns if (q := p.intersect(pattern)) is not None]
+        return ScopeFilter(normalise(parts))
+
+    @property
+    def roots(self) -> list[str] | None:
+        """First segments (orgs) this filter can reach; None when it reaches every org."""
+        if self.is_everything:
+            return None
+        return sorted({p.base.split("/", 1)[0] for p in self.patterns if p.base is not None})
+
 
 def normalise(patterns: list[ScopePattern]) -> tuple[ScopePattern, ...]:
     """Drop patterns covered by another one; sorted for stable filters and tests."""

@@ -212,3 +212,31 @@ def history_item(version: VersionRecord) -> HistoryItem:
         changed_at=version.changed_at,
         op=version.op,
     )
+
+
+ActionText = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+
+
+class PutPolicy(msgspec.Struct, forbid_unknown_fields=True):
+    scope: ScopeText
+    secret: ActionText = "quarantine"  # noqa: S105 - an action name, not a credential
+    pii: ActionText = "pseudonymize"
+    injection: ActionText = "quarantine"
+    pii_types: Annotated[dict[str, ActionText], msgspec.Meta(max_length=64)] | None = None
+    min_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
+
+
+class PolicyOut(msgspec.Struct):
+    name: str
+    scope: str
+    secret: str
+    pii: str
+    injection: str
+    pii_types: dict[str, str]
+    min_score: float
+    updated_at: datetime
+    updated_by: str
+
+
+class PolicyList(msgspec.Struct):
+    items: list[PolicyOut]

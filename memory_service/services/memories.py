@@ -12,13 +12,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from classifiers.pipeline import ClassificationPipeline, ClassifierFailedError, Decision
-from classifiers.policy import Action, Policy
+from classifiers.pipeline import Decision
+from classifiers.policy import Action
 from memory_service.domain.access import require, scope_filter_for
 from memory_service.domain.grants import Permission, Principal
 from memory_service.domain.models import (
     Classification,
     FindingSummary,
+    HeldFinding,
     IndexQuery,
     Memory,
     Provenance,
@@ -26,9 +27,11 @@ from memory_service.domain.models import (
     VersionRecord,
 )
 from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
-from memory_service.domain.scopes import parse_scope
+from memory_service.domain.scopes import ScopePattern, parse_scope
 from memory_service.errors import InvalidInput, NotFound, PolicyRejected, VersionConflict
 from memory_service.services import validation
+from memory_service.services.gate import ContentGate
+from memory_service.services.quarantine import QuarantineService
 from memory_service.services.validation import Limits
 
 
@@ -116,20 +119,20 @@ class MemoryService:
         control: ControlStore,
         index: MemoryIndex,
         embedder: Embedder,
-        pipeline: ClassificationPipeline,
+        gate: ContentGate,
+        quarantine: QuarantineService,
         clock: Callable[[], datetime],
         limits: Limits,
         undo_window: timedelta,
-        policy_for: Callable[[str], Policy] = lambda _scope: Policy(),
     ) -> None:
         self._control = control
         self._index = index
         self._embedder = embedder
-        self._pipeline = pipeline
+        self._gate = gate
+        self._quarantine = quarantine
         self._clock = clock
         self._limits = limits
         self._undo_window = undo_window
-        self._policy_for = policy_for
 
     # -- writes -------------------------------------------------------------------------
 
@@ -151,9 +154,23 @@ class MemoryService:
         outcomes: list[BatchOutcome] = []
         to_store: list[VersionRecord] = []
         for item, expires_at, decision in prepared:
-            outcome = self._outcome_of(decision)
-            if outcome is not None:
-                outcomes.append(outcome)
+            provenance = Provenance(caller.principal.name, caller.request_id, item.source)
+            if decision.outcome is Action.REJECT:
+                outcomes.append(Rejected(findings=_classification(decision).findings))
+                continue
+            if not decision.storable:
+                outcomes.append(
+                    self._hold(
+                        item.content,
+                        decision,
+                        scope=item.scope,
+                        metadata=item.metadata,
+                        tags=validation.check_tags(item.tags, self._limits),
+                        subject=item.subject,
+                        expires_at=expires_at,
+                        provenance=provenance,
+                    )
+                )
                 continue
             record = VersionRecord(
                 memory_id=uuid.uuid4(),
@@ -165,7 +182,7 @@ class MemoryService:
                 subject=item.subject,
                 expires_at=expires_at,
                 classification=_classification(decision),
-                provenance=Provenance(caller.principal.name, caller.request_id, item.source),
+                provenance=provenance,
                 op="create",
                 changed_by=caller.principal.name,
                 changed_at=now,
@@ -191,22 +208,38 @@ class MemoryService:
         return replace(item, scope=scope, subject=subject), expires_at, decision
 
     def _classify(self, content: str, scope: str) -> Decision:
-        try:
-            return self._pipeline.decide(content, self._policy_for(scope))
-        except ClassifierFailedError:
-            # Fail closed: a classifier that broke must never let the text through.
-            return Decision(outcome=Action.QUARANTINE, content=None, findings=())
+        return self._gate.decide(content, scope)
 
-    def _outcome_of(self, decision: Decision) -> Held | Rejected | None:
-        """None when the decision lets the text be stored."""
-        summaries = _classification(decision).findings
-        if decision.outcome is Action.REJECT:
-            return Rejected(findings=summaries)
-        if decision.outcome is Action.QUARANTINE:
-            # The encrypted quarantine store is not wired in yet; holding back without storing
-            # anything is the fail-closed answer until it is.
-            return Held(findings=summaries)
-        return None
+    def _hold(
+        self,
+        raw: str,
+        decision: Decision,
+        *,
+        scope: str,
+        metadata: dict[str, Any],
+        tags: tuple[str, ...],
+        subject: str | None,
+        expires_at: datetime | None,
+        provenance: Provenance,
+        memory_id: uuid.UUID | None = None,
+    ) -> Held:
+        """Seal the raw text into the quarantine; nothing reaches the index."""
+        item = self._quarantine.hold(
+            scope=scope,
+            content=raw,
+            findings=[
+                HeldFinding(d.finding.kind.value, d.finding.type, d.finding.start, d.finding.end)
+                for d in decision.findings
+            ],
+            reason="classifier_failed" if decision.failed else "findings",
+            metadata=metadata,
+            tags=tags,
+            subject=subject,
+            expires_at=expires_at,
+            provenance=provenance,
+            memory_id=memory_id,
+        )
+        return Held(findings=_classification(decision).findings, quarantine_id=str(item.id))
 
     def _commit(self, records: Sequence[VersionRecord], expected: Sequence[int | None]) -> None:
         """Write intent (control store) first, then the index, then mark it indexed."""
@@ -230,33 +263,45 @@ class MemoryService:
             raise VersionConflict
         now = self._clock()
         content, classification = current.content, current.classification
-        if change.content is not None:
-            validation.check_content(change.content, self._limits)
-            decision = self._classify(change.content, current.scope)
-            outcome = self._outcome_of(decision)
-            if isinstance(outcome, Rejected):
-                raise PolicyRejected(
-                    "the scope's policy rejects this content", _wire(outcome.findings)
-                )
-            if outcome is not None:
-                return outcome
-            content, classification = decision.content or "", _classification(decision)
         if change.metadata is not None:
             validation.check_metadata(change.metadata, self._limits)
+        tags = (
+            validation.check_tags(change.tags, self._limits)
+            if change.tags is not None
+            else current.tags
+        )
         expires_at = current.expires_at
         if change.clear_expiry:
             expires_at = None
         elif change.expires_at is not None:
             expires_at = validation.resolve_expiry(now, None, change.expires_at)
+        if change.content is not None:
+            validation.check_content(change.content, self._limits)
+            decision = self._classify(change.content, current.scope)
+            if decision.outcome is Action.REJECT:
+                summaries = _classification(decision).findings
+                raise PolicyRejected("the scope's policy rejects this content", _wire(summaries))
+            if not decision.storable:
+                # The memory stays as it is; the update waits in quarantine for a reviewer.
+                return self._hold(
+                    change.content,
+                    decision,
+                    scope=current.scope,
+                    metadata=change.metadata if change.metadata is not None else current.metadata,
+                    tags=tags,
+                    subject=current.subject,
+                    expires_at=expires_at,
+                    provenance=Provenance(caller.principal.name, caller.request_id, {}),
+                    memory_id=current.memory_id,
+                )
+            content, classification = decision.content or "", _classification(decision)
         record = replace(
             current,
             version=current.version + 1,
             content=content,
             classification=classification,
             metadata=change.metadata if change.metadata is not None else current.metadata,
-            tags=validation.check_tags(change.tags, self._limits)
-            if change.tags is not None
-            else current.tags,
+            tags=tags,
             expires_at=expires_at,
             op="update",
             changed_by=caller.principal.name,
@@ -364,10 +409,27 @@ class MemoryService:
         scope_filter = scope_filter_for(caller.principal, Permission.MEMORY_READ, scopes)
         if scope_filter.is_empty:
             return []
-        vector = self._embedder.embed([query])[0]
-        return self._index.search(
-            vector, scope_filter, filters, limit=limit, now=self._clock(), min_score=min_score
-        )
+        now = self._clock()
+        roots = scope_filter.roots
+        orgs = roots if roots is not None else self._control.scope_roots()
+        variants = self._gate.query_variants(query, orgs)
+        if not variants:
+            vector = self._embedder.embed([query])[0]
+            return self._index.search(
+                vector, scope_filter, filters, limit=limit, now=now, min_score=min_score
+            )
+        # Memories hold pseudonyms, keyed per org: search each org with its own spelling of
+        # the query and keep the best score per memory. The raw query is never stored.
+        vectors = self._embedder.embed(list(variants.values()))
+        best: dict[uuid.UUID, ScoredMemory] = {}
+        for org, vector in zip(variants, vectors, strict=True):
+            within = scope_filter.narrowed_to(ScopePattern(base=org, subtree=True))
+            for hit in self._index.search(
+                vector, within, filters, limit=limit, now=now, min_score=min_score
+            ):
+                if hit.memory.id not in best or best[hit.memory.id].score < hit.score:
+                    best[hit.memory.id] = hit
+        return sorted(best.values(), key=lambda h: h.score, reverse=True)[:limit]
 
     def history(self, caller: Caller, memory_id: uuid.UUID) -> list[VersionRecord]:
         readable = scope_filter_for(caller.principal, Permission.MEMORY_READ)

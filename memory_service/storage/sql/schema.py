@@ -16,9 +16,11 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -171,4 +173,48 @@ idempotency = Table(
     PrimaryKeyConstraint("key_id", "idempotency_key"),
     # For expiring old records by age.
     Index("ix_idempotency_created_at", "created_at"),
+)
+
+# Named classification policies; the most specific matching scope pattern wins.
+policies = Table(
+    "policies",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("scope", String(520), nullable=False),
+    Column("secret", String(16), nullable=False),
+    Column("pii", String(16), nullable=False),
+    Column("injection", String(16), nullable=False),
+    Column("pii_types", json_type(), nullable=False),
+    Column("min_score", Float, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", Text, nullable=False),
+)
+
+# Writes the classifiers held back. The text is only ever here encrypted (AES-GCM, key named by
+# key_id); findings hold kinds, types and offsets, never values.
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("scope", String(512), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("findings", json_type(), nullable=False),
+    Column("key_id", String(64), nullable=True),
+    Column("nonce", LargeBinary, nullable=True),
+    Column("ciphertext", LargeBinary, nullable=True),
+    Column("metadata", json_type(), nullable=False),
+    Column("tags", json_type(), nullable=False),
+    Column("subject", Text, nullable=True),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("provenance", json_type(), nullable=False),
+    Column("memory_id", String(36), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("decided_by", Text, nullable=True),
+    Column("decided_at", UtcDateTime(), nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    CheckConstraint("status IN ('pending', 'released', 'rejected')", name="status_known"),
+    Index("ix_quarantine_scope", "scope"),
+    Index("ix_quarantine_subject", "subject"),
+    Index("ix_quarantine_status_created_at", "status", "created_at"),
 )

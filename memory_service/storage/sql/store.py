@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, Literal, cast, get_args
@@ -188,6 +188,14 @@ class SqlControlStore:
             with conn.begin():
                 yield conn
 
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A read transaction, for the other SQL stores that share this engine."""
+        return self._read()
+
+    def writing(self) -> AbstractContextManager[Connection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite), for the other SQL stores."""
+        return self._write()
+
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe to call on every start, concurrently."""
         config = Config()
@@ -351,6 +359,11 @@ class SqlControlStore:
                 )
                 .values(indexed_version=version)
             )
+
+    def scope_roots(self) -> list[str]:
+        with self._read() as conn:
+            scopes = conn.execute(select(memories.c.scope).distinct()).scalars().all()
+        return sorted({scope.split("/", 1)[0] for scope in scopes})
 
     def unindexed(self, limit: int) -> list[VersionRecord]:
         query = (

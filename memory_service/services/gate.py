@@ -1,0 +1,84 @@
+"""The classification seam: every write's text passes here before anything is stored."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable
+
+import structlog
+
+from classifiers.findings import Kind
+from classifiers.pipeline import ClassificationPipeline, Decision, apply
+from classifiers.policy import Action, Policy
+from memory_service.domain.ports import Pseudonymizer
+
+_log = structlog.get_logger("memory_service.gate")
+
+# Used for search queries: every PII value becomes the pseudonym stored memories carry.
+_QUERY_POLICY = Policy(secret=Action.ALLOW, injection=Action.ALLOW, pii=Action.PSEUDONYMIZE)
+
+
+def org_of(scope: str) -> str:
+    return scope.split("/", 1)[0]
+
+
+class ContentGate:
+    """Classify with a time limit and the scope's policy; fail closed on error or timeout."""
+
+    def __init__(
+        self,
+        pipeline: ClassificationPipeline,
+        policy_for: Callable[[str], Policy],
+        pseudonymizer: Pseudonymizer,
+        *,
+        timeout_seconds: float,
+        workers: int = 2,
+    ) -> None:
+        self._pipeline = pipeline
+        self._policy_for = policy_for
+        self._pseudonymizer = pseudonymizer
+        self._timeout = timeout_seconds
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="classify"
+        )
+
+    @property
+    def classifier_names(self) -> tuple[str, ...]:
+        return self._pipeline.names
+
+    def _pseudonymize_in(self, org: str) -> Callable[[str, str], str]:
+        def pseudonym(entity_type: str, value: str) -> str:
+            return self._pseudonymizer.pseudonym(org, entity_type, value)
+
+        return pseudonym
+
+    def decide(self, content: str, scope: str) -> Decision:
+        """The verdict on ``content`` for ``scope``; a failure or timeout quarantines."""
+        policy = self._policy_for(scope)
+        future = self._pool.submit(
+            self._pipeline.decide, content, policy, self._pseudonymize_in(org_of(scope))
+        )
+        try:
+            return future.result(timeout=self._timeout)
+        except Exception as exc:  # noqa: BLE001 - whatever broke, the text must not pass
+            future.cancel()
+            # The type only: a classifier's message may quote the text it choked on.
+            _log.warning("classification_failed", error_type=type(exc).__name__)
+            return Decision(outcome=Action.QUARANTINE, content=None, findings=(), failed=True)
+
+    def query_variants(self, query: str, orgs: list[str]) -> dict[str, str]:
+        """The query as each org's memories would hold it: PII replaced by that org's pseudonyms.
+
+        Returns ``{}`` when the query holds no PII (one plain search is enough).
+        """
+        findings = [f for f in self._pipeline.findings(query) if f.kind is Kind.PII]
+        if not findings:
+            return {}
+        variants = {}
+        for org in orgs:
+            decision = apply(query, findings, _QUERY_POLICY, self._pseudonymize_in(org))
+            variants[org] = decision.content or query
+        return variants
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

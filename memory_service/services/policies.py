@@ -1,0 +1,115 @@
+"""Classification policies per scope pattern; the most specific matching pattern wins."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+
+from classifiers.policy import Action, Policy
+from memory_service.domain.grants import Permission, Principal
+from memory_service.domain.models import PolicyRecord
+from memory_service.domain.ports import PolicyStore
+from memory_service.domain.scopes import ScopePattern
+from memory_service.errors import InvalidInput, NotFound, ScopeDenied
+
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,127}")
+_PII_TYPE = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
+DEFAULT = Policy()
+
+
+def _action(value: str, field: str) -> Action:
+    try:
+        return Action(value)
+    except ValueError:
+        allowed = "|".join(a.value for a in Action)
+        raise InvalidInput(f"{field} must be one of {allowed}") from None
+
+
+def specificity(pattern: ScopePattern) -> tuple[int, int]:
+    """Deeper bases are more specific; at the same depth an exact scope beats its subtree."""
+    if pattern.base is None:
+        return (-1, 0)
+    return (pattern.base.count("/") + 1, 0 if pattern.subtree else 1)
+
+
+def to_policy(record: PolicyRecord) -> Policy:
+    return Policy(
+        secret=Action(record.secret),
+        pii=Action(record.pii),
+        injection=Action(record.injection),
+        pii_types={k: Action(v) for k, v in record.pii_types.items()},
+        min_score=record.min_score,
+    )
+
+
+class PolicyService:
+    def __init__(self, store: PolicyStore, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._clock = clock
+
+    def resolve(self, scope: str) -> Policy:
+        """The policy for a write to ``scope``: the most specific match, else the defaults."""
+        matching = [
+            (specificity(pattern), record)
+            for record in self._store.list_policies()
+            if (pattern := ScopePattern.parse(record.scope)).matches(scope)
+        ]
+        if not matching:
+            return DEFAULT
+        return to_policy(max(matching, key=lambda pair: pair[0])[1])
+
+    def list_for(self, principal: Principal) -> list[PolicyRecord]:
+        """Policies whose pattern lies inside the caller's ``policy:admin`` grants."""
+        return [r for r in self._store.list_policies() if _administers(principal, r.scope)]
+
+    def put(
+        self,
+        principal: Principal,
+        name: str,
+        *,
+        scope: str,
+        secret: str,
+        pii: str,
+        injection: str,
+        pii_types: dict[str, str],
+        min_score: float,
+    ) -> PolicyRecord:
+        """Create or replace the policy ``name``; the caller must administer its whole pattern."""
+        if not _NAME.fullmatch(name):
+            raise InvalidInput("policy names match [a-z0-9][a-z0-9_.-]{0,127}")
+        pattern = ScopePattern.parse(scope)
+        if not _administers(principal, str(pattern)):
+            raise ScopeDenied(Permission.POLICY_ADMIN.value)
+        existing = {r.name: r for r in self._store.list_policies()}.get(name)
+        if existing and not _administers(principal, existing.scope):
+            raise ScopeDenied(Permission.POLICY_ADMIN.value)
+        for pii_type in pii_types:
+            if not _PII_TYPE.fullmatch(pii_type):
+                raise InvalidInput("pii_types keys are upper-case entity types, e.g. PERSON")
+        if not 0.0 <= min_score <= 1.0:
+            raise InvalidInput("min_score must be between 0 and 1")
+        record = PolicyRecord(
+            name=name,
+            scope=str(pattern),
+            secret=_action(secret, "secret").value,
+            pii=_action(pii, "pii").value,
+            injection=_action(injection, "injection").value,
+            pii_types={k: _action(v, f"pii_types.{k}").value for k, v in pii_types.items()},
+            min_score=min_score,
+            updated_at=self._clock(),
+            updated_by=principal.name,
+        )
+        self._store.put_policy(record)
+        return record
+
+    def delete(self, principal: Principal, name: str) -> None:
+        existing = {r.name: r for r in self._store.list_policies()}.get(name)
+        if existing is None or not _administers(principal, existing.scope):
+            raise NotFound
+        self._store.delete_policy(name)
+
+
+def _administers(principal: Principal, pattern_text: str) -> bool:
+    wanted = ScopePattern.parse(pattern_text)
+    return any(g.covers(wanted) for g in principal.patterns_for(Permission.POLICY_ADMIN))

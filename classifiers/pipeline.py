@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from classifiers.findings import Classifier, Finding, Kind
-from classifiers.normalise import views
+from classifiers.normalise import View, views
 from classifiers.policy import SEVERITY, Action, Policy
 
 
@@ -59,8 +59,11 @@ class ClassificationPipeline:
         wrappers); spans are mapped back so redaction removes the original characters.
         """
         found: list[Finding] = []
-        for view in views(text):
-            for classifier in self._classifiers:
+        readings = views(text)
+        for classifier in self._classifiers:
+            # A classifier that reads the views itself (it needs their kinds) gets the raw text.
+            own = getattr(classifier, "reads_views", False)
+            for view in [View(text)] if own else readings:
                 try:
                     view_findings = classifier.classify(view.text)
                 except Exception as exc:

@@ -42,6 +42,8 @@ NER_LABELS: Mapping[str, str] = {
 
 NER_COMPONENT = "ner"
 
+_CONTEXT_WORDS = frozenset({"call", "name", "first", "last", "full", "number"})
+
 
 class ModelNotInstalledError(LookupError):
     """The spaCy model is neither an installed package nor a model directory."""
@@ -133,8 +135,12 @@ class NerOnlySpacyEngine(NlpEngine):
         """Load the pipeline once (Presidio calls this when the engine is not loaded)."""
         self._nlp = load_ner_pipeline(self.model)
         # Looked up in a set: Presidio's default (vocab[word].is_stop) inserts every unseen
-        # word into the shared vocabulary just to answer the question.
-        self._stop_words = frozenset(w.lower() for w in self._nlp.Defaults.stop_words)
+        # word into the shared vocabulary just to answer the question. spaCy's English list
+        # holds "call", "name", "first", "last" and "full", which are context words for us:
+        # a stop word is never seen as context.
+        self._stop_words = (
+            frozenset(w.lower() for w in self._nlp.Defaults.stop_words) - _CONTEXT_WORDS
+        )
 
     @property
     def nlp(self) -> Language:

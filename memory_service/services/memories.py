@@ -419,11 +419,15 @@ class MemoryService:
                 vector, scope_filter, filters, limit=limit, now=now, min_score=min_score
             )
         # Memories hold pseudonyms, keyed per org: search each org with its own spelling of
-        # the query and keep the best score per memory. The raw query is never stored.
-        vectors = self._embedder.embed(list(variants.values()))
+        # the query, and once as written (NER may have missed the name in the memory), then
+        # keep the best score per memory. The raw query is never stored.
+        vectors = self._embedder.embed([query, *variants.values()])
+        searches = [(scope_filter, vectors[0])] + [
+            (scope_filter.narrowed_to(ScopePattern(base=org, subtree=True)), vector)
+            for org, vector in zip(variants, vectors[1:], strict=True)
+        ]
         best: dict[uuid.UUID, ScoredMemory] = {}
-        for org, vector in zip(variants, vectors, strict=True):
-            within = scope_filter.narrowed_to(ScopePattern(base=org, subtree=True))
+        for within, vector in searches:
             for hit in self._index.search(
                 vector, within, filters, limit=limit, now=now, min_score=min_score
             ):

@@ -28,7 +28,7 @@ def test_store_then_get_returns_every_field(client: Client, agent: dict[str, str
     created = store(
         client,
         agent,
-        content="Emily prefers green tea in the morning",
+        content="The user prefers green tea in the morning",
         metadata={"source": "chat", "n": 1},
         tags=["prefs", "drinks"],
         subject="user-42",

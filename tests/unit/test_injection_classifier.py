@@ -410,15 +410,21 @@ def test_corpus_sizes() -> None:
     assert len(INJECTION) >= 40
     assert len(BENIGN) >= 40
     assert all(r["group"] == "injection" and r["findings"] for r in INJECTION)
-    assert all(r["group"] == "benign" and not r["findings"] for r in BENIGN)
+    # Some benign-for-injection texts hold real personal data: those are labelled as PII.
+    assert all(
+        all(f["kind"] == "pii" for f in r["findings"])
+        and (r["group"] == "benign") == (not r["findings"])
+        for r in BENIGN
+    )
 
 
 @pytest.mark.parametrize("record", INJECTION, ids=lambda r: str(r["id"]))
 def test_injection_corpus_record_is_caught_with_its_type(record: dict[str, object]) -> None:
     text = str(record["text"])
     found = CLASSIFIER.classify(text)
-    for expected in record["findings"]:  # type: ignore[attr-defined]
-        assert expected["kind"] == "injection"
+    expected_findings = [f for f in record["findings"] if f["kind"] == "injection"]  # type: ignore[attr-defined]
+    assert expected_findings
+    for expected in expected_findings:
         start, end = _expected_span(text, expected)
         overlapping = [f for f in found if f.start < end and start < f.end]
         assert overlapping, expected

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 import string
 
@@ -19,8 +20,10 @@ KNOWN_EXAMPLES = frozenset(
         "AKIAIOSFODNN7EXAMPLE",
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",  # jwt.io's default token signature
-        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
-        "KBHBeksoGMGw==",  # the Azurite emulator's published account key
+        (  # the Azurite emulator's published account key
+            "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/"
+            "KBHBeksoGMGw=="
+        ),
     }
 )
 
@@ -39,7 +42,7 @@ _PLACEHOLDER_MARKERS = (
     "replace",
     "xxxx",
     "****",
-    "....",
+    "...",
     "\u2026",
     "<",
     ">",
@@ -65,6 +68,8 @@ _SECRET_PARTS = frozenset(
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[^A-Za-z0-9]+")
 _HEX = frozenset(string.hexdigits)
+_SLUG = re.compile(r"[a-z]+(?:[_\-.][a-z0-9]+)+|[A-Z]+(?:_[A-Z0-9]+)+")
+_CREDENTIAL_PAIR = re.compile(r"[^\s:]{1,128}:\S{1,256}")
 
 # Values that a config or schema gives a secret-named field without it holding a secret:
 # types, booleans, empty markers, masking words.
@@ -279,7 +284,6 @@ COMMON_WORDS = frozenset(
         "does",
         "did",
         "do",
-        "same",
         "valid",
         "invalid",
         "expired",
@@ -336,8 +340,52 @@ COMMON_WORDS = frozenset(
         "username",
         "root",
         "test",
+        "present",
+        "absent",
+        "given",
+        "supplied",
+        "specified",
+        "configured",
+        "enabled",
+        "disabled",
+        "accepted",
+        "rejected",
+        "ignored",
+        "optional",
+        "none",
+        "null",
+        "longer",
+        "shorter",
+        "stronger",
+        "weaker",
+        "greater",
+        "less",
+        "more",
+        "fewer",
+        "better",
+        "worse",
     }
 )
+
+# The ~250 most frequent English letter pairs. Identifiers (DeepseekOcr2TextConfig, snake_case
+# names, URL paths) are made of words, so nearly all their letter pairs are common ones; in
+# random key material only ~38% are.
+_BIGRAMS = (
+    "th he in er an re on at en nd ti es or te of ed is it al ar st to nt ng se ha as ou io le"
+    " ve co me de hi ri ro ic ne ea ra ce li ch ll be ma si om ur ca el ta la ns di fo ho pe ec"
+    " pr no ct us ac ot il tr ly nc et ut ss so rs un lo wa ge ie wh ee wi em ad ol rt po we na"
+    " ul ni ts mo ow pa im mi ai sh ir su id os iv ia am fi ci vi pl ig tu ev ld ry mp fe bl ab"
+    " gh ty op wo sa ay ex ke fr oo av ag if ap gr od bo sp rd do uc bu ei ov by rm ep tt oc fa"
+    " ef cu rn sc gi da yo cr cl du ga qu ue ff ba ey ls va um pp ua up lu go ht ru ug ds lt pi"
+    " rc rr eg au ck ew mu br bi pt ak pu ui rg ib tl ny ki rk ys ob mm fu ph og ms ye ud mb ip"
+    " ub oi rl gu dr hr cc tw ft wn nu af hu nn eo vo rv nf xp gn sm fl iz ok nl my gl aw ju oa"
+    " eq sy sl ps jo lf nv je nk kn gs dy hy ze ks xt bj"
+)
+_COMMON_BIGRAMS = frozenset(_BIGRAMS.split())
+# Camel-case parts: "TestVerifyGCType" -> Test, Verify, GC, Type. Pairs across a part boundary
+# ("tV") say nothing about words.
+_WORD_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_LOWER_RUN = re.compile(r"[a-z]+")
 
 _PROSE_SUFFIXES = ("ed", "ing", "ly", "able", "ible", "ous", "ive", "ful", "less", "tion", "ment")
 
@@ -374,6 +422,8 @@ def is_placeholder(value: str) -> bool:
 def is_reference(value: str) -> bool:
     """True when the value points at a secret instead of being one (env var, call, path)."""
     if _ENV_REFERENCE.fullmatch(value) or value.startswith(("$", "%", "!", "&", "*", "@")):
+        return True
+    if "{" in value or "}" in value:  # a template or format string: {n_tokens}, {{ token }}
         return True
     if _IDENTIFIER_PATH.fullmatch(value) or _CALL_OR_INDEX.match(value):
         return True
@@ -412,8 +462,32 @@ def looks_random(token: str) -> bool:
     def cls(c: str) -> int:
         return 0 if c.isdigit() else 1 if c.isupper() else 2
 
-    switches = sum(cls(a) != cls(b) for a, b in zip(alnum, alnum[1:], strict=False))
-    return switches / (len(alnum) - 1) >= 0.3  # noqa: PLR2004 - measured: base62 ~0.55, camelCase ~0.1
+    switches = sum(cls(a) != cls(b) for a, b in itertools.pairwise(alnum))
+    if switches / (len(alnum) - 1) < 0.3:  # noqa: PLR2004 - measured: base62 ~0.55, camelCase ~0.1
+        return False
+    return not is_wordlike(token)
+
+
+def is_wordlike(token: str) -> bool:
+    """True when a token is built from words: identifiers, class names, paths, slugs.
+
+    Two measured signals must agree: most letter pairs are common English bigrams (random
+    text: ~38%, p99 ~70% at 22 chars), and lower-case letters come in runs rather than alone
+    (random mixed-case text isolates ~35% of its lower-case letters, CamelCase names under 15%).
+    Together they call 0.4% of random 22-character tokens word-like, 0.06% at 32.
+    """
+    pairs = [
+        part[i : i + 2].lower()
+        for part in _WORD_PART.findall(token)
+        if not part.isupper()  # acronyms (NID, CBC, MD) are not words
+        for i in range(len(part) - 1)
+    ]
+    if len(pairs) < 6:  # noqa: PLR2004 - too few letters to judge
+        return False
+    common = sum(pair in _COMMON_BIGRAMS for pair in pairs) / len(pairs)
+    runs = _LOWER_RUN.findall(token)
+    lone = sum(len(run) == 1 for run in runs) / max(1, sum(map(len, runs)))
+    return common >= 0.7 and lone <= 0.2  # noqa: PLR2004
 
 
 def is_ordinary_base64(token: str) -> bool:
@@ -430,9 +504,11 @@ def is_ordinary_base64(token: str) -> bool:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError:
         return False
-    printable = sum(c.isprintable() or c in "\n\t" for c in decoded)
-    # Prose has spaces between words; "user:pass" (a Basic auth header) does not.
-    return printable == len(decoded) and decoded.count(" ") >= 2  # noqa: PLR2004
+    if len(decoded) < 6 or not all(c.isprintable() or c in "\n\t" for c in decoded):  # noqa: PLR2004
+        return False  # key material decodes to bytes, not text
+    # Readable text (prose, JSON, "offset=200&limit=50") is ordinary, except a "user:password"
+    # pair, which is exactly what a Basic auth header carries.
+    return not _CREDENTIAL_PAIR.fullmatch(decoded)
 
 
 def is_prose_word(value: str) -> bool:
@@ -440,7 +516,8 @@ def is_prose_word(value: str) -> bool:
     lowered = value.lower()
     if lowered in COMMON_WORDS or lowered in TYPE_WORDS:
         return True
-    return value.isalpha() and value.islower() and lowered.endswith(_PROSE_SUFFIXES)
+    word = value.isalpha() and (value.islower() or value.istitle())
+    return word and lowered.endswith(_PROSE_SUFFIXES)
 
 
 def is_credential_value(value: str, *, strong: bool) -> bool:
@@ -449,14 +526,55 @@ def is_credential_value(value: str, *, strong: bool) -> bool:
     ``strong`` asks for key-like material (length and mixed characters), used for names such as
     ``token`` or ``api_key`` whose values are machine generated; passwords may be plain words.
     """
-    if len(value) < 4 or len(value) > 512:  # noqa: PLR2004
-        return False
-    if not any(c.isalnum() for c in value):
-        return False
-    if is_placeholder(value) or is_reference(value):
-        return False
-    if value.lower() in TYPE_WORDS or is_prose_word(value):
+    lowered = value.lower()
+    if (
+        not 4 <= len(value) <= 512  # noqa: PLR2004
+        or value != value.strip()  # '"passwd:" and "group:"' quotes words, not a password
+        or not any(c.isalnum() for c in value)
+        or is_placeholder(value)
+        or is_reference(value)
+        or lowered in TYPE_WORDS
+        or lowered in DOC_PASSWORDS
+        or is_prose_word(value)
+    ):
         return False
     if strong:
+        # Generated keys: long or mixed, and not made of words ("cond_frame_outputs").
+        if _SLUG.fullmatch(value) or is_wordlike(value):
+            return False
         return len(value) >= 16 or (len(value) >= 8 and char_classes(value) >= 2)  # noqa: PLR2004
     return True
+
+
+# Passwords that documentation puts in URLs and configs to show the shape.
+DOC_PASSWORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "pw",
+        "secret",
+        "token",
+        "apikey",
+        "key",
+        "user",
+        "username",
+        "changeme",
+        "admin",
+        "root",
+        "test",
+        "tiger",  # scott:tiger, the SQLAlchemy and Oracle documentation login
+    }
+)
+
+
+def is_url_password(password: str, user: str) -> bool:
+    """True when the password part of ``scheme://user:password@host`` can be a credential."""
+    if password.lower() in DOC_PASSWORDS or is_placeholder(password):
+        return False
+    if password == user:  # postgres:postgres@localhost: a default, not a secret
+        return False
+    if len(password) < 3 or (password.isdigit() and len(password) <= 5):  # noqa: PLR2004
+        return False  # "u:p@dsn" in docs; "host:8080@" is a port
+    return not password.startswith(("$", "%", "{"))

@@ -63,7 +63,7 @@ def load_or_create_key_file(path: Path, header: str) -> str:
     """The file's content, creating it with a fresh key (mode 0600) if absent."""
     if path.exists():
         return path.read_text()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     content = f"k{secrets.randbelow(10**6):06d}:{_encode_key(secrets.token_bytes(KEY_BYTES))}\n"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

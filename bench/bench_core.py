@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 import uuid
@@ -30,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import numpy as np
@@ -123,8 +125,10 @@ _TEMPLATES: tuple[tuple[str, str], ...] = (
     ("preference", "{role} prefers {tool} over {tool2} for {activity}."),
     (
         "meeting",
-        "Meeting on {weekday}: agreed to finish {activity} before the {event}; "
-        "{role} will follow up with the {team} team.",
+        (
+            "Meeting on {weekday}: agreed to finish {activity} before the {event}; "
+            "{role} will follow up with the {team} team."
+        ),
     ),
     ("incident", "The {system} outage on {weekday} was caused by {cause}."),
     (
@@ -135,31 +139,41 @@ _TEMPLATES: tuple[tuple[str, str], ...] = (
     ("preference", "{role} is allergic to {food}; avoid it at the {event} in {city}."),
     (
         "support",
-        "Support ticket about {product}: it crashes after the upgrade to version {ver}; "
-        "the workaround is clearing the local cache.",
+        (
+            "Support ticket about {product}: it crashes after the upgrade to version {ver}; "
+            "the workaround is clearing the local cache."
+        ),
     ),
     ("travel", "{role} travels to {city} in {month} for the {event} and needs a hotel nearby."),
     (
         "billing",
-        "Contract renewal for {product} is due in {month}; budget is capped at "
-        "{amount} {currency} per year.",
+        (
+            "Contract renewal for {product} is due in {month}; budget is capped at "
+            "{amount} {currency} per year."
+        ),
     ),
     ("preference", "Preferred channel for {role} is {channel}; avoid calls before {hour}:00."),
     (
         "infra",
-        "The {system} service runs on {db} with {n} replicas in {region}; "
-        "backups run nightly at {hour}:00 UTC.",
+        (
+            "The {system} service runs on {db} with {n} replicas in {region}; "
+            "backups run nightly at {hour}:00 UTC."
+        ),
     ),
     (
         "decision",
-        "Decision: move {activity} from {tool} to {tool2} by the end of {quarter}, "
-        "owned by the {team} team.",
+        (
+            "Decision: move {activity} from {tool} to {tool2} by the end of {quarter}, "
+            "owned by the {team} team."
+        ),
     ),
     ("preference", "{role} likes concise answers with bullet points and examples in {code}."),
     (
         "support",
-        "Known issue: {product} export fails for files over {n} MB; a fix is planned for "
-        "{quarter}.",
+        (
+            "Known issue: {product} export fails for files over {n} MB; a fix is planned for "
+            "{quarter}."
+        ),
     ),
     (
         "onboarding",
@@ -307,7 +321,7 @@ def log(message: str) -> None:
     print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
 
 
-# --------------------------------------------------------------------------- server
+# --------------------------------------------------------------------------- process and machine
 
 
 def free_port() -> int:
@@ -327,14 +341,85 @@ def proc_memory(pid: int) -> dict[str, int]:
     return values
 
 
-def dir_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+def disk_usage(path: Path) -> dict[str, int]:
+    """Apparent and allocated bytes under ``path`` (Qdrant preallocates sparse files)."""
+    out = {"apparent_bytes": 0, "allocated_bytes": 0, "qdrant_allocated_bytes": 0}
+    for file in path.rglob("*"):
+        if not file.is_file():
+            continue
+        st = file.stat()
+        out["apparent_bytes"] += st.st_size
+        out["allocated_bytes"] += st.st_blocks * 512
+        if "qdrant" in file.relative_to(path).parts[:1]:
+            out["qdrant_allocated_bytes"] += st.st_blocks * 512
+    out["control_allocated_bytes"] = out["allocated_bytes"] - out["qdrant_allocated_bytes"]
+    return out
+
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies over all CPUs from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    total = sum(fields[:8])  # guest time is already inside user/nice
+    idle = fields[3] + fields[4]
+    return total - idle, total
+
+
+def _process_ticks(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+class CpuMeter:
+    """CPU used during a block, in cores: the machine, each watched pid, and everyone else.
+
+    "other" is what other processes on the machine used meanwhile: a noisy neighbour shows
+    up there, and latencies measured while it is high are inflated.
+    """
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.result: dict[str, float] = {}
+
+    def __enter__(self) -> Self:
+        self._wall = time.perf_counter()
+        self._machine = _machine_ticks()
+        self._procs = {name: _process_ticks(pid) for name, pid in self.pids.items()}
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        wall = time.perf_counter() - self._wall
+        busy, total = _machine_ticks()
+        cpus = os.cpu_count() or 1
+        d_total = max(total - self._machine[1], 1)
+        machine = (busy - self._machine[0]) / d_total * cpus
+        result = {"machine_cores": machine}
+        for name, pid in self.pids.items():
+            result[f"{name}_cores"] = (_process_ticks(pid) - self._procs[name]) / _CLK_TCK / wall
+        result["other_cores"] = max(0.0, machine - sum(result[f"{n}_cores"] for n in self.pids))
+        self.result = {k: round(v, 2) for k, v in result.items()}
+
+
+def loadavg() -> list[float]:
+    return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+
+
+# --------------------------------------------------------------------------- server
 
 
 class Server:
     """One ``memory-service serve`` process; always stop it (``with`` does)."""
 
-    def __init__(self, data_dir: Path, port: int, log_path: Path) -> None:
+    def __init__(
+        self, data_dir: Path, port: int, log_path: Path, extra_env: dict[str, str] | None = None
+    ) -> None:
+        self.extra_env = extra_env or {}
         self.data_dir = data_dir
         self.port = port
         self.log_path = log_path
@@ -349,6 +434,7 @@ class Server:
             "MEMORY_PORT": str(self.port),
             "MEMORY_HOST": "127.0.0.1",
             "MEMORY_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY,
+            **self.extra_env,
         }
         with self.log_path.open("ab") as log_file:
             start = time.perf_counter()
@@ -400,7 +486,7 @@ class Server:
             proc.wait()
         return time.perf_counter() - start
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -430,8 +516,8 @@ def load_corpus(
 ) -> tuple[dict[str, Any], Outcomes]:
     outcomes = Outcomes()
     latencies: list[float] = []
-    start = time.perf_counter()
-    next_report = 0.1
+    start = mark = time.perf_counter()
+    next_report, reported = 0.1, 0
     done = 0
     while done < n:
         body = {"items": corpus.items(min(batch_size, n - done))}
@@ -441,16 +527,24 @@ def load_corpus(
         latencies.append(elapsed)
         done += len(body["items"])
         if done / n >= next_report:
-            rate = done / (time.perf_counter() - start)
-            log(f"  loaded {done}/{n} ({rate:.0f} memories/s)")
+            now = time.perf_counter()
+            rate = (done - reported) / (now - mark)
+            log(f"  loaded {done}/{n} ({rate:.0f} memories/s over the last {done - reported})")
+            mark, reported = now, done
             next_report += 0.1
     total = time.perf_counter() - start
+    # Does a batch get slower as the store grows? Median batch latency per tenth of the load.
+    deciles = [
+        round(float(np.median(part)) * 1000, 1)
+        for part in np.array_split(np.asarray(latencies), min(10, len(latencies)))
+    ]
     stats = summary(
         latencies,
         batch_size=batch_size,
         memories=n,
         total_s=round(total, 2),
         throughput_per_s=round(n / total, 1),
+        p50_ms_by_tenth_of_load=deciles,
     )
     return stats, outcomes
 
@@ -458,32 +552,110 @@ def load_corpus(
 def time_requests(
     client: httpx.Client,
     make: Callable[[int], tuple[str, dict[str, Any]]],
+    *,
     count: int,
     warmup: int,
-    expected: int,
+    expected: int = 200,
     check: Callable[[Any], None] | None = None,
 ) -> dict[str, Any]:
-    """POST ``make(i)`` ``warmup`` times untimed, then ``count`` times timed."""
+    """POST ``make(i)`` ``warmup`` times untimed, then ``count`` times timed, back to back."""
     for i in range(warmup):
         path, body = make(i)
         _check_ok(client.post(path, json=body), expected)
     latencies: list[float] = []
+    hits: list[int] = []
     for i in range(warmup, warmup + count):
         path, body = make(i)
         elapsed, response = timed(lambda p=path, b=body: client.post(p, json=b))
         payload = _check_ok(response, expected)
         if check is not None:
             check(payload)
+        if "results" in payload:
+            hits.append(len(payload["results"]))
         latencies.append(elapsed)
-    return summary(latencies, throughput_per_s=round(count / sum(latencies), 1))
+    extra = {"mean_results": round(sum(hits) / len(hits), 2)} if hits else {}
+    return summary(latencies, throughput_per_s=round(count / sum(latencies), 1), **extra)
+
+
+def _some_results(payload: Any) -> None:
+    if not payload["results"]:
+        raise RuntimeError("search returned no results from a loaded store")
+
+
+def _reader_key(client: httpx.Client, pattern: str) -> str:
+    body = {
+        "name": "bench-reader",
+        "grants": [{"scope": pattern, "permissions": ["memory:read"]}],
+    }
+    key: str = _check_ok(client.post("/v1/keys", json=body), 201)["key"]
+    return key
+
+
+def _latency_phases(
+    server: Server, corpus: Corpus, scopes: list[str], args: argparse.Namespace, n: int
+) -> dict[str, Any]:
+    """Single writes and searches, each phase with the CPU it and its neighbours used."""
+    out: dict[str, Any] = {}
+    pids = {"server": server.pid, "client": os.getpid()}
+    qrng = random.Random(SEED + 1)
+    search = "/v1/memories/search"
+
+    def scoped(_i: int) -> tuple[str, dict[str, Any]]:
+        return search, {"query": query_text(qrng), "scopes": [qrng.choice(scopes)], "limit": 10}
+
+    def unscoped(_i: int) -> tuple[str, dict[str, Any]]:
+        return search, {"query": query_text(qrng), "limit": 10}
+
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with httpx.Client(base_url=server.base_url, headers=headers, timeout=300.0) as admin:
+        reader = _reader_key(admin, "org/**")
+        phases: list[tuple[str, str, httpx.Client, Callable[..., Any], int, Any]] = [
+            (
+                "single_write",
+                "single writes",
+                admin,
+                lambda _i: ("/v1/memories", corpus.item()),
+                201,
+                None,
+            ),
+            ("search_scoped", "scoped searches", admin, scoped, 200, _some_results),
+            (
+                "search_unscoped",
+                "unscoped searches (admin key, grant **)",
+                admin,
+                unscoped,
+                200,
+                _some_results,
+            ),
+        ]
+        for key, label, client, make, expected, check in phases:
+            count = args.single_writes if key == "single_write" else args.searches
+            log(f"N={n}: {count} {label}")
+            with CpuMeter(pids) as cpu:
+                out[key] = time_requests(
+                    client, make, count=count, warmup=args.warmup, expected=expected, check=check
+                )
+            out[key]["cpu"] = cpu.result
+        rd_headers = {"Authorization": f"Bearer {reader}"}
+        with httpx.Client(base_url=server.base_url, headers=rd_headers, timeout=300.0) as rd:
+            log(f"N={n}: {args.searches} subtree searches (key with grant org/**)")
+            with CpuMeter(pids) as cpu:
+                out["search_subtree"] = time_requests(
+                    rd, unscoped, count=args.searches, warmup=args.warmup, check=_some_results
+                )
+            out["search_subtree"]["cpu"] = cpu.result
+    return out
 
 
 def service_bench(
     n: int, scopes: list[str], args: argparse.Namespace, work: Path
 ) -> dict[str, Any]:
     data_dir = work / f"data-{n}"
-    server = Server(data_dir, args.port or free_port(), work / f"server-{n}.log")
-    out: dict[str, Any] = {}
+    extra_env = {}
+    if args.embedding_threads is not None:
+        extra_env["MEMORY_EMBEDDING_THREADS"] = str(args.embedding_threads)
+    server = Server(data_dir, args.port or free_port(), work / f"server-{n}.log", extra_env)
+    out: dict[str, Any] = {"loadavg_start": loadavg()}
     with server:
         log(f"N={n}: starting server on a fresh data dir")
         out["startup_s"] = round(server.start(), 3)
@@ -492,57 +664,13 @@ def service_bench(
         headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
         with httpx.Client(base_url=server.base_url, headers=headers, timeout=300.0) as client:
             log(f"N={n}: loading {n} memories in batches of {args.batch_size}")
-            out["batch_write"], outcomes = load_corpus(client, corpus, n, args.batch_size)
-            out["outcomes"] = {"stored": outcomes.stored, **outcomes.other}
-            out["memory_kib_loaded"] = server.memory()
-            out["disk_bytes_loaded"] = dir_bytes(data_dir)
-
-            log(f"N={n}: {args.single_writes} single writes")
-            out["single_write"] = time_requests(
-                client,
-                lambda _i: ("/v1/memories", corpus.item()),
-                args.single_writes,
-                args.warmup,
-                201,
-            )
-
-            qrng = random.Random(SEED + 1)
-
-            def scoped(_i: int) -> tuple[str, dict[str, Any]]:
-                body = {"query": query_text(qrng), "scopes": [qrng.choice(scopes)], "limit": 10}
-                return "/v1/memories/search", body
-
-            def unscoped(_i: int) -> tuple[str, dict[str, Any]]:
-                return "/v1/memories/search", {"query": query_text(qrng), "limit": 10}
-
-            def full_page(payload: Any) -> None:
-                if len(payload["results"]) != 10:
-                    raise RuntimeError(f"search returned {len(payload['results'])} results")
-
-            log(f"N={n}: {args.searches} scoped searches")
-            out["search_scoped"] = time_requests(
-                client, scoped, args.searches, args.warmup, 200, full_page
-            )
-            log(f"N={n}: {args.searches} unscoped searches (admin key, grant **)")
-            out["search_unscoped"] = time_requests(
-                client, unscoped, args.searches, args.warmup, 200, full_page
-            )
-            issued = _check_ok(
-                client.post(
-                    "/v1/keys",
-                    json={
-                        "name": "bench-reader",
-                        "grants": [{"scope": "org/**", "permissions": ["memory:read"]}],
-                    },
-                ),
-                201,
-            )
-        reader_headers = {"Authorization": f"Bearer {issued['key']}"}
-        with httpx.Client(base_url=server.base_url, headers=reader_headers, timeout=300.0) as rd:
-            log(f"N={n}: {args.searches} subtree searches (key with grant org/**)")
-            out["search_subtree"] = time_requests(
-                rd, unscoped, args.searches, args.warmup, 200, full_page
-            )
+            with CpuMeter({"server": server.pid, "client": os.getpid()}) as cpu:
+                out["batch_write"], outcomes = load_corpus(client, corpus, n, args.batch_size)
+            out["batch_write"]["cpu"] = cpu.result
+        out["outcomes"] = {"stored": outcomes.stored, **outcomes.other}
+        out["memory_kib_loaded"] = server.memory()
+        out["disk_loaded"] = disk_usage(data_dir)
+        out.update(_latency_phases(server, corpus, scopes, args, n))
         out["memory_kib_end"] = server.memory()
         out["shutdown_s"] = round(server.stop(), 3)
 
@@ -551,6 +679,7 @@ def service_bench(
             out["restart_s"] = round(server.start(), 3)
             out["memory_kib_restarted"] = server.memory()
             out["restart_shutdown_s"] = round(server.stop(), 3)
+    out["loadavg_end"] = loadavg()
     return out
 
 
@@ -563,6 +692,33 @@ def _random_unit(rng: np.random.Generator, rows: int) -> np.ndarray:
     return vectors
 
 
+VectorMaker = Callable[[int], np.ndarray]
+
+CLUSTERS = 256
+CLUSTER_NOISE = 0.9
+
+
+def vector_maker(kind: str, rng: np.random.Generator) -> VectorMaker:
+    """Unit vectors: uniformly random, or around ``CLUSTERS`` centres like text embeddings.
+
+    Uniform vectors in 384 dimensions have no neighbourhood structure, the worst case for
+    HNSW recall; clustered ones (same-cluster cosine about 0.55) are closer to real embeddings.
+    """
+    if kind == "random":
+        return lambda rows: _random_unit(rng, rows)
+    centres = _random_unit(rng, CLUSTERS)
+
+    def clustered(rows: int) -> np.ndarray:
+        noise = rng.standard_normal((rows, DIMENSION), dtype=np.float32)
+        vectors = centres[rng.integers(0, CLUSTERS, rows)] + noise * (
+            CLUSTER_NOISE / np.sqrt(DIMENSION)
+        )
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors
+
+    return clustered
+
+
 def _shard_info(index: Any) -> dict[str, int]:
     info = index._shard.info()  # noqa: SLF001 - the adapter exposes no stats; bench only
     return {
@@ -572,92 +728,116 @@ def _shard_info(index: Any) -> dict[str, int]:
     }
 
 
-def storage_bench(
-    n: int, scopes: list[str], args: argparse.Namespace, work: Path
+def _fill_index(
+    index: Any, n: int, scopes: list[str], vectors_of: VectorMaker, text_rng: random.Random
 ) -> dict[str, Any]:
+    """Upsert ``n`` unit vectors with realistic payloads, 1000 a call."""
     from memory_service.domain.models import (  # noqa: PLC0415 - keep --help fast
         Classification,
-        IndexQuery,
         Memory,
         Provenance,
     )
+
+    now = datetime.now(UTC)
+    provenance = Provenance("bench", "bench-request", {})
+    upsert_s = 0.0
+    chunk = 1000
+    for begin in range(0, n, chunk):
+        rows = min(chunk, n - begin)
+        vectors = vectors_of(rows)
+        items = []
+        for row in range(rows):
+            content, tag = memory_text(text_rng)
+            memory = Memory(
+                id=uuid.UUID(int=text_rng.getrandbits(128), version=4),
+                scope=text_rng.choice(scopes),
+                content=content,
+                metadata={"seq": begin + row},
+                tags=(tag,),
+                subject=None,
+                created_at=now,
+                updated_at=now,
+                expires_at=None,
+                version=1,
+                classification=Classification(),
+                provenance=provenance,
+            )
+            items.append((memory, vectors[row]))
+        elapsed, _ = timed(lambda i=items: index.upsert(i))
+        upsert_s += elapsed
+    return {
+        "batch": chunk,
+        "total_s": round(upsert_s, 2),
+        "throughput_per_s": round(n / upsert_s, 1),
+    }
+
+
+def _index_searches(
+    index: Any, queries: np.ndarray, filters: Sequence[Any], warmup: int
+) -> tuple[dict[str, Any], list[list[uuid.UUID]]]:
+    from memory_service.domain.models import IndexQuery  # noqa: PLC0415
+
+    latencies: list[float] = []
+    ids: list[list[uuid.UUID]] = []
+    for i, vector in enumerate(queries):
+        elapsed, hits = timed(
+            lambda v=vector, f=filters[i]: index.search(
+                v, f, IndexQuery(), limit=10, now=datetime.now(UTC)
+            )
+        )
+        if i >= warmup:
+            latencies.append(elapsed)
+            ids.append([h.memory.id for h in hits])
+    return summary(latencies), ids
+
+
+def storage_bench(
+    n: int, scopes: list[str], args: argparse.Namespace, work: Path
+) -> dict[str, Any]:
+    """The vector store alone: search before and after ``optimize()``."""
     from memory_service.domain.scopes import ScopeFilter, ScopePattern  # noqa: PLC0415
     from memory_service.storage.qdrant_edge_index import QdrantEdgeMemoryIndex  # noqa: PLC0415
 
-    rng = np.random.default_rng(SEED)
+    vectors_of = vector_maker(args.storage_vectors, np.random.default_rng(SEED))
     text_rng = random.Random(SEED)
     path = work / f"edge-{n}"
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"loadavg_start": loadavg(), "vectors": args.storage_vectors}
     index = QdrantEdgeMemoryIndex(path, DIMENSION)
     try:
-        now = datetime.now(UTC)
-        provenance = Provenance("bench", "bench-request", {})
-        upsert_s = 0.0
-        chunk = 1000
-        log(f"N={n}: storage layer, upserting {n} random vectors")
-        for begin in range(0, n, chunk):
-            rows = min(chunk, n - begin)
-            vectors = _random_unit(rng, rows)
-            items = []
-            for row in range(rows):
-                content, tag = memory_text(text_rng)
-                memory = Memory(
-                    id=uuid.UUID(int=text_rng.getrandbits(128), version=4),
-                    scope=text_rng.choice(scopes),
-                    content=content,
-                    metadata={"seq": begin + row},
-                    tags=(tag,),
-                    subject=None,
-                    created_at=now,
-                    updated_at=now,
-                    expires_at=None,
-                    version=1,
-                    classification=Classification(),
-                    provenance=provenance,
-                )
-                items.append((memory, vectors[row]))
-            elapsed, _ = timed(lambda i=items: index.upsert(i))
-            upsert_s += elapsed
-        out["upsert"] = {"total_s": round(upsert_s, 2), "throughput_per_s": round(n / upsert_s, 1)}
+        log(f"N={n}: storage layer, upserting {n} {args.storage_vectors} vectors")
+        out["upsert"] = _fill_index(index, n, scopes, vectors_of, text_rng)
         out["shard_before"] = _shard_info(index)
+        out["disk_before"] = disk_usage(path)
 
-        queries = _random_unit(rng, args.searches + args.warmup)
-        qscopes = [text_rng.choice(scopes) for _ in range(len(queries))]
+        queries = vectors_of(args.searches + args.warmup)
         everything = ScopeFilter((ScopePattern.parse("**"),))
         filters = {
-            "scoped": lambda i: ScopeFilter((ScopePattern.parse(qscopes[i]),)),
-            "unscoped": lambda _i: everything,
+            "scoped": [
+                ScopeFilter((ScopePattern.parse(text_rng.choice(scopes)),)) for _ in queries
+            ],
+            "unscoped": [everything] * len(queries),
         }
-
-        def run(kind: str) -> tuple[dict[str, Any], list[list[uuid.UUID]]]:
-            latencies: list[float] = []
-            ids: list[list[uuid.UUID]] = []
-            make_filter = filters[kind]
-            for i, vector in enumerate(queries):
-                flt = make_filter(i)
-                elapsed, hits = timed(
-                    lambda v=vector, f=flt: index.search(
-                        v, f, IndexQuery(), limit=10, now=datetime.now(UTC)
-                    )
-                )
-                if i >= args.warmup:
-                    latencies.append(elapsed)
-                    ids.append([h.memory.id for h in hits])
-            return summary(latencies), ids
-
+        pids = {"bench": os.getpid()}
         before: dict[str, list[list[uuid.UUID]]] = {}
-        for kind in filters:
+        for kind, flts in filters.items():
             log(f"N={n}: storage layer, {kind} search before optimize")
-            out[f"search_{kind}_before"], before[kind] = run(kind)
+            with CpuMeter(pids) as cpu:
+                out[f"search_{kind}_before"], before[kind] = _index_searches(
+                    index, queries, flts, args.warmup
+                )
+            out[f"search_{kind}_before"]["cpu"] = cpu.result
 
         log(f"N={n}: storage layer, optimize()")
         optimize_s, changed = timed(index.optimize)
         out["optimize"] = {"duration_s": round(optimize_s, 2), "changed": bool(changed)}
         out["shard_after"] = _shard_info(index)
+        out["disk_after"] = disk_usage(path)
 
-        for kind in filters:
+        for kind, flts in filters.items():
             log(f"N={n}: storage layer, {kind} search after optimize")
-            stats, after = run(kind)
+            with CpuMeter(pids) as cpu:
+                stats, after = _index_searches(index, queries, flts, args.warmup)
+            stats["cpu"] = cpu.result
             # Before optimize the shard is one plain segment: exact search, so it is the truth.
             hits = sum(len(set(a) & set(b)) for a, b in zip(after, before[kind], strict=True))
             total = sum(len(b) for b in before[kind])
@@ -666,179 +846,220 @@ def storage_bench(
     finally:
         index.close()
         shutil.rmtree(path, ignore_errors=True)
+    out["loadavg_end"] = loadavg()
     return out
 
 
+def control_bench(work: Path, count: int) -> dict[str, Any]:
+    """The control store's share of a write: what ``MemoryService._commit`` does per memory."""
+    from memory_service.domain.models import (  # noqa: PLC0415
+        Classification,
+        Provenance,
+        VersionRecord,
+    )
+    from memory_service.storage.sql.store import SqlControlStore, sqlite_url_for  # noqa: PLC0415
+
+    directory = work / "control"
+    directory.mkdir()
+    store = SqlControlStore(sqlite_url_for(directory))
+    store.migrate()
+    text_rng = random.Random(SEED + 3)
+    appends: list[float] = []
+    marks: list[float] = []
+    try:
+        log(f"control store: {count} x (append_version + mark_indexed) on SQLite")
+        for _ in range(count):
+            now = datetime.now(UTC)
+            record = VersionRecord(
+                memory_id=uuid.uuid4(),
+                version=1,
+                scope="org/client-00",
+                content=memory_text(text_rng)[0],
+                metadata={},
+                tags=(),
+                subject=None,
+                expires_at=None,
+                classification=Classification(),
+                provenance=Provenance("bench", "bench-request", {}),
+                op="create",
+                changed_by="bench",
+                changed_at=now,
+                created_at=now,
+            )
+            appends.append(
+                timed(lambda r=record: store.append_version(r, expected_version=None))[0]
+            )
+            marks.append(timed(lambda r=record: store.mark_indexed(r.memory_id, 1))[0])
+    finally:
+        store.close()
+        shutil.rmtree(directory, ignore_errors=True)
+    per_memory = [a + m for a, m in zip(appends, marks, strict=True)]
+    return {
+        "append_version": summary(appends),
+        "mark_indexed": summary(marks),
+        "per_memory": summary(per_memory, throughput_per_s=round(count / sum(per_memory), 1)),
+    }
+
+
+def service_embedding_threads(args: argparse.Namespace) -> int:
+    """The embedding thread count the benchmarked server runs with."""
+    from memory_service.settings import Settings  # noqa: PLC0415
+
+    if args.embedding_threads is not None:
+        return int(args.embedding_threads)
+    return int(Settings().embedding_threads)
+
+
 def embed_bench(args: argparse.Namespace) -> dict[str, Any]:
-    """The query-embedding share of a search: one text, as the service embeds it."""
+    """The embedding share of a search and of a batch write, as the service embeds.
+
+    Measured with the server's thread count and with one thread: torch's thread count is
+    process-wide, so the runs are sequential and each loads the model afresh.
+    """
     from memory_service.embedding.sentence_transformer import (  # noqa: PLC0415 - loads torch
         SentenceTransformerEmbedder,
     )
 
-    log("embedding: loading the model in this process")
-    load_s, embedder = timed(lambda: SentenceTransformerEmbedder(threads=2))
-    qrng = random.Random(SEED + 2)
-    for _ in range(args.warmup):
-        embedder.embed([query_text(qrng)])
-    single = [timed(lambda: embedder.embed([query_text(qrng)]))[0] for _ in range(args.searches)]
-    texts = [memory_text(qrng)[0] for _ in range(100)]
-    batches = [timed(lambda: embedder.embed(texts))[0] for _ in range(5)]
-    return {
-        "model_load_s": round(load_s, 2),
-        "embed_one_query": summary(single),
-        "embed_batch_100": summary(batches, throughput_per_s=round(500 / sum(batches), 1)),
-    }
+    out: dict[str, Any] = {}
+    pids = {"bench": os.getpid()}
+    for threads in dict.fromkeys((service_embedding_threads(args), 1)):
+        log(f"embedding: loading the model in this process, {threads} thread(s)")
+        load_s, embedder = timed(lambda t=threads: SentenceTransformerEmbedder(threads=t))
+        qrng = random.Random(SEED + 2)
+        for _ in range(args.warmup):
+            embedder.embed([query_text(qrng)])
+        with CpuMeter(pids) as cpu_one:
+            single = [
+                timed(lambda e=embedder, r=qrng: e.embed([query_text(r)]))[0]
+                for _ in range(args.searches)
+            ]
+        texts = [memory_text(qrng)[0] for _ in range(100)]
+        embedder.embed(texts)
+        with CpuMeter(pids) as cpu_batch:
+            batches = [timed(lambda e=embedder, t=texts: e.embed(t))[0] for _ in range(10)]
+        out[f"threads_{threads}"] = {
+            "threads": threads,
+            "model_load_s": round(load_s, 2),
+            "embed_one_query": summary(single, cpu=cpu_one.result),
+            "embed_batch_100": summary(
+                batches, throughput_per_s=round(1000 / sum(batches), 1), cpu=cpu_batch.result
+            ),
+        }
+    return out
 
 
 # --------------------------------------------------------------------------- report
 
-
-def _ms(stats: dict[str, Any] | None, key: str) -> str:
-    return "" if not stats or key not in stats else f"{stats[key]:.1f}"
+Row = tuple[str, str, str, str, str, str, str]
 
 
 def _mib(kib: dict[str, int], key: str = "VmRSS") -> str:
     return f"{kib[key] / 1024:.0f} MiB"
 
 
-def table_rows(results: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str, str, str]]:
-    """(N, section, metric, p50 ms, p95 ms, throughput/s, note)."""
+def _row(
+    n: str, layer: str, metric: str, stats: dict[str, Any] | None = None, note: str = ""
+) -> Row:
+    """A table row; latency and throughput columns come from a :func:`summary` dict."""
+    stats = stats or {}
+    p50 = f"{stats['p50_ms']:.1f}" if "p50_ms" in stats else ""
+    p95 = f"{stats['p95_ms']:.1f}" if "p95_ms" in stats else ""
+    thr = f"{stats['throughput_per_s']:.0f}" if "throughput_per_s" in stats else ""
+    cpu = stats.get("cpu")
+    if cpu:
+        neighbours = f"other procs {cpu['other_cores']:.2f} cores"
+        note = f"{note}; {neighbours}" if note else neighbours
+    return n, layer, metric, p50, p95, thr, note
+
+
+def _service_rows(n: str, svc: dict[str, Any]) -> Iterator[Row]:
+    yield _row(n, "service", "startup (spawn -> /readyz 200)", note=f"{svc['startup_s']} s")
+    yield _row(n, "service", "RSS when ready (empty store)", note=_mib(svc["memory_kib_ready"]))
+    bw = svc["batch_write"]
+    yield _row(
+        n,
+        "service",
+        f"batch write, {bw['batch_size']} per request",
+        bw,
+        f"{bw['memories']} in {bw['total_s']} s; {svc['outcomes']}",
+    )
+    if "p50_ms_by_tenth_of_load" in bw:
+        tenths = ", ".join(f"{v:.0f}" for v in bw["p50_ms_by_tenth_of_load"])
+        yield _row(n, "service", "batch write p50 ms per tenth of load", note=tenths)
+    yield _row(n, "service", "RSS after load", note=_mib(svc["memory_kib_loaded"]))
+    disk = svc["disk_loaded"]
+    yield _row(
+        n,
+        "service",
+        "data dir after load (allocated)",
+        note=f"{disk['allocated_bytes'] / 2**20:.0f} MiB "
+        f"(qdrant {disk['qdrant_allocated_bytes'] / 2**20:.0f}, "
+        f"sqlite {disk['control_allocated_bytes'] / 2**20:.0f}; "
+        f"apparent {disk['apparent_bytes'] / 2**20:.0f} MiB)",
+    )
+    for key, label in (
+        ("single_write", "single write"),
+        ("search_scoped", "search, scopes=[1 of 50], limit 10"),
+        ("search_unscoped", "search, admin key ** (no scope filter)"),
+        ("search_subtree", "search, key org/** (subtree filter)"),
+    ):
+        yield _row(n, "service", label, svc[key], f"n={svc[key]['count']}")
+    end = svc["memory_kib_end"]
+    yield _row(n, "service", "RSS end / peak (VmHWM)", note=f"{_mib(end)} / {_mib(end, 'VmHWM')}")
+    yield _row(n, "service", "shutdown (SIGTERM -> exit)", note=f"{svc['shutdown_s']} s")
+    if "restart_s" in svc:
+        yield _row(n, "service", "restart on the loaded data dir", note=f"{svc['restart_s']} s")
+        yield _row(n, "service", "RSS after restart", note=_mib(svc["memory_kib_restarted"]))
+
+
+def _storage_rows(n: str, st: dict[str, Any]) -> Iterator[Row]:
+    up = st["upsert"]
+    yield _row(
+        n,
+        "storage",
+        f"index upsert, {up['batch']} per call",
+        up,
+        f"{st.get('vectors', 'random')} vectors; {up['total_s']} s; shard {st['shard_before']}",
+    )
+    labels = {"scoped": "1 scope", "unscoped": "no scope filter"}
+    for kind, label in labels.items():
+        s = st[f"search_{kind}_before"]
+        yield _row(n, "storage", f"index search {label}, before optimize", s, f"n={s['count']}")
+    opt = st["optimize"]
+    yield _row(n, "storage", "optimize()", note=f"{opt['duration_s']} s; shard {st['shard_after']}")
+    for kind, label in labels.items():
+        s = st[f"search_{kind}_after"]
+        note = f"recall@10 vs exact {s['recall_at_10_vs_exact']}"
+        yield _row(n, "storage", f"index search {label}, after optimize", s, note)
+
+
+def table_rows(results: dict[str, Any]) -> Iterator[Row]:
     for run in results["runs"]:
         n = f"{run['n']:,}"
-        svc = run.get("service")
-        if svc:
-            yield (
-                n,
-                "service",
-                "startup (spawn -> /readyz 200)",
-                "",
-                "",
-                "",
-                f"{svc['startup_s']} s",
-            )
-            yield n, "service", "RSS ready (empty)", "", "", "", _mib(svc["memory_kib_ready"])
-            bw = svc["batch_write"]
-            yield (
-                n,
-                "service",
-                f"batch write ({bw['batch_size']}/req)",
-                _ms(bw, "p50_ms"),
-                _ms(bw, "p95_ms"),
-                f"{bw['throughput_per_s']:.0f}",
-                f"{bw['memories']} in {bw['total_s']} s; {svc['outcomes']}",
-            )
-            loaded = svc["memory_kib_loaded"]
-            yield n, "service", "RSS after load", "", "", "", _mib(loaded)
-            yield (
-                n,
-                "service",
-                "data dir on disk after load",
-                "",
-                "",
-                "",
-                f"{svc['disk_bytes_loaded'] / 2**20:.0f} MiB",
-            )
-            for key, label in (
-                ("single_write", "single write"),
-                ("search_scoped", "search, 1 scope, limit 10"),
-                ("search_unscoped", "search, admin ** (no filter)"),
-                ("search_subtree", "search, grant org/** (all)"),
-            ):
-                s = svc[key]
-                yield (
-                    n,
-                    "service",
-                    label,
-                    _ms(s, "p50_ms"),
-                    _ms(s, "p95_ms"),
-                    f"{s['throughput_per_s']:.0f}",
-                    f"n={s['count']}",
-                )
-            end = svc["memory_kib_end"]
-            yield (
-                n,
-                "service",
-                "RSS end / peak (VmHWM)",
-                "",
-                "",
-                "",
-                f"{_mib(end)} / {_mib(end, 'VmHWM')}",
-            )
-            yield n, "service", "shutdown (SIGTERM -> exit)", "", "", "", f"{svc['shutdown_s']} s"
-            if "restart_s" in svc:
-                yield n, "service", "restart on loaded dir", "", "", "", f"{svc['restart_s']} s"
-                yield (
-                    n,
-                    "service",
-                    "RSS after restart",
-                    "",
-                    "",
-                    "",
-                    _mib(svc["memory_kib_restarted"]),
-                )
-        st = run.get("storage")
-        if st:
-            up = st["upsert"]
-            yield (
-                n,
-                "storage",
-                "upsert (1000/call)",
-                "",
-                "",
-                f"{up['throughput_per_s']:.0f}",
-                f"{up['total_s']} s; shard {st['shard_before']}",
-            )
-            for kind in ("scoped", "unscoped"):
-                s = st[f"search_{kind}_before"]
-                label = "1 scope" if kind == "scoped" else "no filter"
-                yield (
-                    n,
-                    "storage",
-                    f"search {label}, before optimize",
-                    _ms(s, "p50_ms"),
-                    _ms(s, "p95_ms"),
-                    "",
-                    f"n={s['count']}",
-                )
-            opt = st["optimize"]
-            yield (
-                n,
-                "storage",
-                "optimize()",
-                "",
-                "",
-                "",
-                f"{opt['duration_s']} s; shard {st['shard_after']}",
-            )
-            for kind in ("scoped", "unscoped"):
-                s = st[f"search_{kind}_after"]
-                label = "1 scope" if kind == "scoped" else "no filter"
-                yield (
-                    n,
-                    "storage",
-                    f"search {label}, after optimize",
-                    _ms(s, "p50_ms"),
-                    _ms(s, "p95_ms"),
-                    "",
-                    f"recall@10 vs exact {s['recall_at_10_vs_exact']}",
-                )
-    emb = results.get("embedding")
-    if emb:
-        one, batch = emb["embed_one_query"], emb["embed_batch_100"]
-        yield "-", "embed", "one query (in-process)", _ms(one, "p50_ms"), _ms(one, "p95_ms"), "", ""
-        yield (
+        if "service" in run:
+            yield from _service_rows(n, run["service"])
+        if "storage" in run:
+            yield from _storage_rows(n, run["storage"])
+    control = results.get("control_store")
+    if control:
+        yield _row("-", "sqlite", "append_version (1 txn)", control["append_version"])
+        yield _row("-", "sqlite", "mark_indexed (1 txn)", control["mark_indexed"])
+        yield _row("-", "sqlite", "both, per stored memory", control["per_memory"])
+    for emb in (results.get("embedding") or {}).values():
+        threads = f"{emb['threads']} thread{'s' if emb['threads'] > 1 else ''}"
+        one = emb["embed_one_query"]
+        yield _row("-", "embed", f"one query, in-process, {threads}", one, f"n={one['count']}")
+        yield _row(
             "-",
             "embed",
-            "batch of 100 memories",
-            _ms(batch, "p50_ms"),
-            _ms(batch, "p95_ms"),
-            f"{batch['throughput_per_s']:.0f}",
+            f"100 memories per call, {threads}",
+            emb["embed_batch_100"],
             f"model load {emb['model_load_s']} s",
         )
 
 
 def print_table(results: dict[str, Any]) -> None:
-    header = ("N", "layer", "metric", "p50 ms", "p95 ms", "thrpt/s", "note")
+    header: Row = ("N", "layer", "metric", "p50 ms", "p95 ms", "per s", "note")
     rows = [header, *table_rows(results)]
     widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
     right = {0, 3, 4, 5}
@@ -847,9 +1068,9 @@ def print_table(results: dict[str, Any]) -> None:
             row[i].rjust(widths[i]) if i in right else row[i].ljust(widths[i])
             for i in range(len(widths))
         ]
-        print(" | ".join([*cells, row[-1]]))
+        print(" | ".join([*cells, row[-1]]).rstrip())
         if number == 0:
-            print("-+-".join("-" * w for w in widths) + "-+-" + "-" * 20)
+            print("-+-".join("-" * w for w in widths) + "-+-" + "-" * 30)
 
 
 # --------------------------------------------------------------------------- main
@@ -864,12 +1085,89 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--single-writes", type=int, default=200)
     parser.add_argument("--searches", type=int, default=300)
     parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--control-writes", type=int, default=500)
     parser.add_argument("--port", type=int, default=0, help="0: pick a free port")
+    parser.add_argument(
+        "--snapshot",
+        default="worktree",
+        help="product to run, copied once at start: 'worktree' (files on disk now), "
+        "a git revision, or 'none' (the live tree, which others may change mid-run)",
+    )
+    parser.add_argument(
+        "--storage-vectors",
+        choices=("random", "clustered"),
+        default="random",
+        help="vectors for the storage-layer table (clustered: closer to text embeddings)",
+    )
+    parser.add_argument(
+        "--embedding-threads",
+        type=int,
+        default=None,
+        help="MEMORY_EMBEDDING_THREADS for the server (default: the service's own default)",
+    )
     parser.add_argument("--no-restart", action="store_true", help="skip the restart timing")
-    parser.add_argument("--skip-service", action="store_true", help="storage layer only")
-    parser.add_argument("--skip-storage", action="store_true", help="HTTP service only")
-    parser.add_argument("--skip-embed", action="store_true", help="skip the embedding breakdown")
+    parser.add_argument("--skip-service", action="store_true", help="no HTTP service runs")
+    parser.add_argument("--skip-storage", action="store_true", help="no vector-index runs")
+    parser.add_argument(
+        "--skip-breakdown", action="store_true", help="no SQLite/embedding breakdown"
+    )
     return parser.parse_args(argv)
+
+
+def write_json(results: dict[str, Any], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=2) + "\n")
+    tmp.replace(out)
+
+
+PACKAGES = ("memory_service", "classifiers", "retention")
+
+
+def snapshot_source(rev: str, dest: Path) -> dict[str, Any]:
+    """Copy the product packages, as they are now or at git ``rev``, into ``dest``.
+
+    Others edit and commit the tree while a long run goes on; the server (via PYTHONPATH, which
+    wins over the editable install) and the in-process layers all run this one snapshot.
+    ``worktree`` copies the files on disk, uncommitted changes included.
+    """
+    dest.mkdir(parents=True)
+    if rev == "worktree":
+        for package in PACKAGES:
+            shutil.copytree(
+                REPO / package, dest / package, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", *PACKAGES],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.splitlines()
+        return {"snapshot": "worktree", "base": _git_rev(), "uncommitted": dirty}
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit, *PACKAGES],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
+    return {"snapshot": commit, "base": commit, "uncommitted": []}
+
+
+def use_source(path: Path) -> None:
+    """Import the product from ``path``, here and in every server started after this."""
+    sys.path.insert(0, str(path))
+    existing = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = str(path) + (os.pathsep + existing if existing else "")
 
 
 def _git_rev() -> str | None:
@@ -886,43 +1184,60 @@ def _git_rev() -> str | None:
     return rev.stdout.strip()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     scopes = scope_names(args.scopes)
-    started = time.perf_counter()
+    source: dict[str, Any] = {"snapshot": None, "base": _git_rev(), "tree": str(REPO)}
+    if args.snapshot != "none":
+        source.update(snapshot_source(args.snapshot, work / "src"))
+        use_source(work / "src")
+        log(f"running a snapshot of the product: {args.snapshot} (base {source['base']})")
     results: dict[str, Any] = {
         "meta": {
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "git_rev": _git_rev(),
+            "source": source,
             "python": platform.python_version(),
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
+            "loadavg_start": loadavg(),
             "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
-            "client": "one thread, httpx.Client keep-alive",
+            "client": "one thread, httpx.Client keep-alive, requests back to back",
+            "server_embedding_threads": service_embedding_threads(args),
         },
         "runs": [],
     }
+    for n in args.sizes:
+        run: dict[str, Any] = {"n": n, "scopes": len(scopes)}
+        if not args.skip_service:
+            run["service"] = service_bench(n, scopes, args, work)
+            shutil.rmtree(work / f"data-{n}", ignore_errors=True)
+        if not args.skip_storage:
+            run["storage"] = storage_bench(n, scopes, args, work)
+        results["runs"].append(run)
+        write_json(results, args.out)  # partial results survive a later failure
+    if not args.skip_breakdown:
+        results["control_store"] = control_bench(work, args.control_writes)
+        results["embedding"] = embed_bench(args)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bench-core-"))
     try:
-        for n in args.sizes:
-            run: dict[str, Any] = {"n": n, "scopes": len(scopes)}
-            if not args.skip_service:
-                run["service"] = service_bench(n, scopes, args, work)
-            if not args.skip_storage:
-                run["storage"] = storage_bench(n, scopes, args, work)
-            results["runs"].append(run)
-            shutil.rmtree(work / f"data-{n}", ignore_errors=True)
-        if not args.skip_embed:
-            results["embedding"] = embed_bench(args)
+        results = run_all(args, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    results["meta"]["total_wall_s"] = round(time.perf_counter() - started, 1)
-    results["meta"]["bench_process_kib"] = proc_memory(os.getpid())
-
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    meta = results["meta"]
+    meta["loadavg_end"] = loadavg()
+    meta["total_wall_s"] = round(time.perf_counter() - started, 1)
+    meta["bench_process_kib"] = proc_memory(os.getpid())
+    write_json(results, args.out)
     print_table(results)
-    print(f"\ntotal wall time {results['meta']['total_wall_s']} s; results in {args.out}")
+    print(
+        f"\ntotal wall time {meta['total_wall_s']} s; load average at start {meta['loadavg_start']}"
+        f", at end {meta['loadavg_end']}; results in {args.out}"
+    )
     return 0
 
 

@@ -195,6 +195,17 @@ _PASS_OWNERS = frozenset(
 _TRAILING_OK = frozenset({"value", "base", "b64", "base64", "hex", "str", "plain", "raw", "string"})
 
 
+_GLUED_NOUNS = ("password", "passwd", "token", "secret", "apikey")
+
+
+def _unglue(part: str) -> list[str]:
+    """Split a noun glued to a prefix: "pgpassword" -> ["pg", "password"]."""
+    for noun in _GLUED_NOUNS:
+        if part.endswith(noun) and len(part) > len(noun):
+            return [part[: -len(noun)], noun]
+    return [part]
+
+
 def secret_name_strength(name: str) -> bool | None:
     """Whether ``name`` names a secret: None if not, else whether its value must look generated.
 
@@ -204,6 +215,8 @@ def secret_name_strength(name: str) -> bool | None:
     parts = name_parts(name)
     while parts and (parts[-1] in _TRAILING_OK or parts[-1].isdigit()):
         parts.pop()  # SECRET_KEY_BASE, password2
+    if parts:
+        parts[-1:] = _unglue(parts[-1])  # PGPASSWORD, APITOKEN
     if not parts or any(p in _NOT_SECRET_PARTS for p in parts):
         return None
     last = parts[-1]
@@ -219,7 +232,9 @@ def secret_name_strength(name: str) -> bool | None:
 
 # --- assignments --------------------------------------------------------------------------------
 
-_WORD_BEFORE = re.compile(r"[A-Za-z][\w'\u2019]*[ \t]+$")
+# Letters earlier on the line and a space right before the name, outside any brackets: a
+# sentence or a chat line ("Wifi name: HomeNet, Password: x"), not a config key or an object.
+_PROSE_BEFORE = re.compile(r"^[^{}\[\]()<>=\n]*[A-Za-z][^{}\[\]()<>=\n]*[ \t]$")
 _IDENTIFIER = re.compile(r"[A-Za-z_]+")
 _MORE_WORDS = re.compile(r"[ \t]+[A-Za-z]")
 _CODE_NAME = re.compile(r"[a-z]+|[a-z_][a-z0-9]*_[a-z0-9_]*|[a-z]+(?:[A-Z][a-z0-9]*)+")
@@ -268,7 +283,7 @@ def assignment(value: str, m: re.Match[str]) -> bool:
         # "pw: x", "Grandma's laptop password: x" read as sentences, not config keys:
         # leave them to the prose rule, which types them PASSWORD_IN_PROSE.
         line_start = m.string.rfind("\n", 0, m.start()) + 1
-        if name_parts(name) == ["pw"] or _WORD_BEFORE.search(m.string, line_start, m.start()):
+        if name_parts(name) == ["pw"] or _PROSE_BEFORE.match(m.string[line_start : m.start()]):
             return False
     if name.lower() == "pass" and (op != "=" or m.string[m.end("name")] != "="):
         # Only `PASS=x` (an env file) counts: "PASS: test-name" is a test log, `pass` is
@@ -312,9 +327,10 @@ def _is_pin(value: str) -> bool:
 def _reads_as_sentence(value: str, m: re.Match[str]) -> bool:
     """The "value" after a keyword is just the sentence going on."""
     op = m.group("op")
+    quoted = m.string[m.start("word") - 1] in {'"', "'", "\u201c", "\u2018", "`"}
     return bool(
         is_prose_word(value)  # "the password is incorrect"
-        or _SLUG.fullmatch(value)  # "update-passwd is single-threaded"
+        or (_SLUG.fullmatch(value) and not quoted)  # "update-passwd is single-threaded"
         or (op == "to" and char_classes(value) < 2)  # "--change-passphrase to rewrite it"  # noqa: PLR2004
         or (op == ":" and _sentence_goes_on(value, m))  # "passwd: compat systemd"
     )

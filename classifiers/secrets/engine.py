@@ -108,11 +108,14 @@ _BENIGN_BEFORE = re.compile(
     r"|pub(?:lic)?[_\-]?key\w*\W{1,6}|\b(?:id|href|name|class|for)=[\"']#?)$"
 )
 # Digest prefixes (SRI "sha512-..."), C++ mangled symbols (_ZN...), `git describe` names and
-# identifiers that are public by design: Stripe publishable keys and object ids (pk_live_,
-# cus_, pi_...), which are random but not secret.
+# identifiers that are random but public by design: Stripe publishable keys and object ids
+# (pk_live_, cus_, pi_...), AI platform ids (msg_, chatcmpl-, file-...), wallet addresses.
 _BENIGN_TOKEN = re.compile(
     r"^(?:(?i:sha(?:1|224|256|384|512)|md5)[-_]|pk_(?:live|test)_|_Z[0-9A-Z]"
-    r"|(?:acct|ch|cus|evt|in|pi|pm|price|prod|seti|src|sub|txn|po|re|tok|card)_)"
+    r"|(?:acct|ch|cus|evt|in|pi|pm|price|prod|seti|src|sub|txn|po|re|tok|card)_"
+    # AI platform object ids: messages, completions, files, assistants, runs, tool calls
+    r"|(?:msg|req|asst|thread|run|step|call|toolu|resp|batch|conv|file|ftjob|cmpl|org|proj)[_-]"
+    r"|chatcmpl-|(?:bc1|tb1|ltc1)[02-9ac-hj-np-z]{11,71}$)"  # bech32 addresses are public
     r"|-\d+-g[0-9a-f]{7,40}$"  # `git describe`: v2.3.0-14-g2414721
 )
 _CRYPT_HASH = re.compile(r"\$[a-z0-9\-]{1,12}\$[^\s$]*\$")

@@ -45,7 +45,9 @@ _ED = r"(?![A-Za-z0-9_-])"
 # One value after an assignment operator: quoted (any characters to the quote) or bare.
 _VALUE = (
     r"""(?:"(?P<dq>[^"\n]{1,512})"|'(?P<sq>[^'\n]{1,512})'|`(?P<bq>[^`\n]{1,512})`"""
-    r"""|(?P<bare>[^\s"'`,;{}()\[\]<>|]{1,512}))"""
+    # A bare value ends at "&" only where a query string goes on ("&grant_type=..."):
+    # passwords contain "&" too.
+    r"""|(?P<bare>(?:[^\s"'`,;{}()\[\]<>|&]|&(?!\w+=)){1,512}))"""
 )
 _VALUE_GROUPS = ("dq", "sq", "bq", "bare")
 
@@ -342,7 +344,7 @@ RULES: tuple[Rule, ...] = (
         t.PASSWORD_ASSIGNMENT,
         re.compile(
             r"(?<![\w.])(?P<q>[\"']?)(?P<name>[A-Za-z_][\w.\-]{0,60}?)(?P=q)\]?[ \t]*"
-            r"(?P<op>:=|=>|==|=|:(?!:))[ \t]*(?!:)" + _VALUE
+            r"(?P<op>:=|=>|==|=|:(?![:/]))[ \t]*(?!:)" + _VALUE
         ),
         groups=_VALUE_GROUPS,
         score=0.8,
@@ -380,6 +382,17 @@ RULES: tuple[Rule, ...] = (
         priority=ASSIGNMENT,
         check=checks.spaced_password,
         trim=True,
+    ),
+    Rule(
+        "sql-password",
+        t.PASSWORD_ASSIGNMENT,
+        re.compile(
+            r"(?i)\b(?:with[ \t]+(?:encrypted[ \t]+)?password|identified[ \t]+by"
+            r"|password[ \t]*\()[ \t]*'(?P<value>[^'\n]{4,256})'"
+        ),
+        score=0.85,
+        priority=ASSIGNMENT,
+        check=checks.weak_credential,
     ),
     Rule(
         "curl-user",
@@ -433,10 +446,11 @@ RULES: tuple[Rule, ...] = (
             r"|(?:door|gate|alarm|safe|lock(?:box)?|garage|entry|access|keypad|building)[ \-]code"
             r"|wi-?fi[ \-]key|(?:api|access|secret)[ \-]key|token|secret)s?\b"
             r"(?:[ \t]+(?:for|to|of|on|at)[ \t]+[^\n:=.;!?]{1,50}?)?"
-            r"[ \t]*(?P<op>(?:is|was)(?:[ \t]+(?:now|still|just|currently|actually))?"
-            r"|:|=|->|=>|(?:(?:has[ \t]+been|was|got|is)[ \t]+)?(?:changed|set|reset|updated)"
-            r"[ \t]+to|(?(verb)to|(?!)))[ \t]*:?[ \t]*[\"'\u201c\u2018`]?"
-            r"(?P<word>[^\s\"'\u201d\u2019`]{3,256})"
+            r"[ \t]*(?P<op>\b(?:is|was)\b(?:[ \t]+(?:now|still|just|currently|actually)\b)?"
+            r"|:|=|(?<=[ \t])(?:->|\u2192|=>)(?=[ \t])"  # "Netflix password -> X"
+            r"|\b(?:(?:has[ \t]+been|was|got|is)[ \t]+)?(?:changed|set|reset|updated)"
+            r"[ \t]+to\b|(?(verb)\bto\b|(?!)))[ \t]*:?[ \t]*[\"'\u201c\u2018`]?"
+            r"(?P<word>[^\s\"'\u201d\u2019`(\[{<][^\s\"'\u201d\u2019`]{2,255})"
         ),
         groups=("word",),
         score=0.7,

@@ -364,6 +364,30 @@ COMMON_WORDS = frozenset(
         "fewer",
         "better",
         "worse",
+        # irregular participles: "the passphrase is shown", "the password was stolen"
+        "shown",
+        "seen",
+        "given",
+        "taken",
+        "hidden",
+        "chosen",
+        "broken",
+        "kept",
+        "sent",
+        "done",
+        "gone",
+        "made",
+        "held",
+        "told",
+        "found",
+        "left",
+        "built",
+        "read",
+        "out",
+        "up",
+        "down",
+        "off",
+        "back",
     }
 )
 
@@ -387,7 +411,21 @@ _COMMON_BIGRAMS = frozenset(_BIGRAMS.split())
 _WORD_PART = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 _LOWER_RUN = re.compile(r"[a-z]+")
 
-_PROSE_SUFFIXES = ("ed", "ing", "ly", "able", "ible", "ous", "ive", "ful", "less", "tion", "ment")
+_PROSE_SUFFIXES = (
+    "ed",
+    "ing",
+    "ly",
+    "able",
+    "ible",
+    "ous",
+    "ive",
+    "ful",
+    "less",
+    "tion",
+    "ment",
+    "ient",  # sufficient, convenient
+)
+_WORD_THEN_PUNCTUATION = re.compile(r"([A-Za-z]+)[.,;:!?](?![A-Za-z0-9])")
 
 
 def char_classes(value: str) -> int:
@@ -513,6 +551,9 @@ def is_ordinary_base64(token: str) -> bool:
 
 def is_prose_word(value: str) -> bool:
     """True when a value taken from a sentence is just the next word of that sentence."""
+    head = _WORD_THEN_PUNCTUATION.match(value)
+    if head:  # 'Password is correct.&quot;' (markup after the sentence): judge the word
+        value = head.group(1)
     lowered = value.lower()
     if lowered in COMMON_WORDS or lowered in TYPE_WORDS:
         return True
@@ -575,6 +616,6 @@ def is_url_password(password: str, user: str) -> bool:
         return False
     if password == user:  # postgres:postgres@localhost: a default, not a secret
         return False
-    if len(password) < 3 or (password.isdigit() and len(password) <= 5):  # noqa: PLR2004
-        return False  # "u:p@dsn" in docs; "host:8080@" is a port
+    if len(password) < 4 or (password.isdigit() and len(password) <= 5):  # noqa: PLR2004
+        return False  # "u:p@dsn", "abc:xyz@example.com" in docs; "host:8080@" is a port
     return not password.startswith(("$", "%", "{"))

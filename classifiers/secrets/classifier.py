@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 
@@ -42,11 +43,16 @@ class SecretsClassifier:
 
 def resolve_overlaps(candidates: Iterable[Candidate]) -> list[Candidate]:
     """Keep, of each group of overlapping candidates, the most specific (then the longest)."""
-    kept: list[Candidate] = []
+    kept: list[Candidate] = []  # disjoint, in text order
+    starts: list[int] = []
     for c in sorted(candidates, key=lambda c: (-c.priority, -(c.end - c.start), c.start)):
-        if all(c.end <= k.start or k.end <= c.start for k in kept):
-            kept.append(c)
-    return sorted(kept, key=lambda c: (c.start, c.end))
+        # Kept spans are disjoint and sorted, so only the neighbours can overlap.
+        i = bisect.bisect_left(starts, c.start)
+        if (i > 0 and kept[i - 1].end > c.start) or (i < len(kept) and kept[i].start < c.end):
+            continue
+        kept.insert(i, c)
+        starts.insert(i, c.start)
+    return kept
 
 
 def _rule_candidates(text: str, rules: Iterable[Rule]) -> Iterator[Candidate]:

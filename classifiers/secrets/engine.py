@@ -9,10 +9,14 @@ skips their entropy limits (nearly every word becomes a finding), and may call a
 - call each plugin's ``analyze_string`` on every line. That is the pure pattern step: it never
   reads the global settings and never verifies, whatever another library in the process
   configures (``analyze_line`` would consult the settings and verify);
-- run the entropy plugins over unquoted tokens (prose has no quotes) and apply their entropy
-  limits ourselves, then detect-secrets' own heuristic filters, then ours;
-- serialise everything under one module-level lock: the entropy plugins swap their regex on the
-  instance while scanning unquoted text, which is not safe to do from two threads at once.
+- run the entropy plugin over unquoted tokens (prose has no quotes) and apply an entropy limit
+  ourselves, then detect-secrets' own heuristic filters, then ours;
+- serialise everything under one module-level lock: the entropy plugin swaps its regex on the
+  instance while scanning unquoted text, which is not safe to do from two threads at once;
+- snap each reported value to a span in the text: plugins report strings, not positions, and
+  some report only part of the token (GitHub's pattern captures just "ghp");
+- feed long lines to the vendor plugins in overlapping windows, because some of their patterns
+  backtrack quadratically on adversarial lines (see ``_windows``).
 """
 
 from __future__ import annotations
@@ -366,7 +370,7 @@ def _benign_shape(piece: str) -> bool:
         any(f(piece) for f in _FILTERS)  # detect-secrets' own: sequences, UUIDs, templates
         or is_hex(piece.replace("-", ""))  # digests, commit ids
         or is_placeholder(piece)
-        or bool(_BENIGN_TOKEN.match(piece))
+        or bool(_BENIGN_TOKEN.search(piece))
         # Both base64 alphabets at once ("+/" and "-_") is no single encoding: "org/model-7B".
         or (any(c in piece for c in "+/") and any(c in piece for c in "-_"))
         or ("/" in piece and _is_path(piece))

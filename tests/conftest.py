@@ -10,6 +10,9 @@ from sqlalchemy.exc import OperationalError
 
 from memory_service.storage.sql import normalise_url
 
+# The audit chain's HMAC key in tests that build a control store by hand.
+AUDIT_KEY = b"test-audit-key-0123456789abcdef!"
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "MEMSVC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

@@ -63,3 +63,11 @@ class Principal:
 
     def can_anywhere(self, permission: Permission) -> bool:
         return bool(self.patterns_for(permission))
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A principal within one request: what the audit trail and provenance name."""
+
+    principal: Principal
+    request_id: str

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from memory_service.domain.audit import (
+    AuditEntry,
+    AuditEvent,
+    AuditQuery,
+    Verification,
+)
 from memory_service.domain.models import (
     ApiKeyRecord,
     IdempotencyRecord,
@@ -82,24 +88,39 @@ class ControlStore(Protocol):
     """Keys, memory heads and versions, idempotency records (SQLite or PostgreSQL)."""
 
     # keys
-    def add_key(self, record: ApiKeyRecord) -> None: ...
+    def add_key(self, record: ApiKeyRecord, audit: Sequence[AuditEntry] = ()) -> None: ...
 
     def key_by_lookup(self, lookup: str) -> ApiKeyRecord | None: ...
 
     def list_keys(self) -> list[ApiKeyRecord]: ...
 
-    def revoke_key(self, key_id: UUID, at: datetime) -> bool: ...
+    def revoke_key(self, key_id: UUID, at: datetime, audit: Sequence[AuditEntry] = ()) -> bool: ...
 
     def count_keys(self) -> int: ...
 
     # memories
-    def append_version(self, record: VersionRecord, *, expected_version: int | None) -> None:
+    def append_version(
+        self,
+        record: VersionRecord,
+        *,
+        expected_version: int | None,
+        audit: Sequence[AuditEntry] = (),
+    ) -> None:
         """Store ``record`` as the memory's new head, atomically with its history row.
 
         ``expected_version`` None means "create": the memory must not exist. Otherwise the
         current head must be at ``expected_version``, else :class:`VersionConflict`. The head is
         marked as not yet indexed until :meth:`mark_indexed` is called.
         """
+        ...
+
+    def append_versions(
+        self,
+        changes: Sequence[tuple[VersionRecord, int | None]],
+        *,
+        audit: Sequence[AuditEntry] = (),
+    ) -> None:
+        """Several :meth:`append_version` calls and their audit events: all, or none."""
         ...
 
     def head(self, memory_id: UUID, scopes: ScopeFilter) -> VersionRecord | None:
@@ -125,6 +146,11 @@ class ControlStore(Protocol):
 
     def save_idempotent_response(self, record: IdempotencyRecord) -> None: ...
 
+    # audit
+    def record_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Chain ``entries`` onto the audit trail; raises if it cannot (fail closed)."""
+        ...
+
     # health
     def ping(self) -> None: ...
 
@@ -148,12 +174,32 @@ class Pseudonymizer(Protocol):
 class PolicyStore(Protocol):
     def list_policies(self) -> list[PolicyRecord]: ...
 
-    def put_policy(self, record: PolicyRecord) -> None: ...
+    def put_policy(self, record: PolicyRecord, audit: Sequence[AuditEntry] = ()) -> None: ...
 
-    def delete_policy(self, name: str) -> bool: ...
+    def delete_policy(self, name: str, audit: Sequence[AuditEntry] = ()) -> bool: ...
 
 
 class QuarantineStore(Protocol):
-    def add_quarantine(self, item: QuarantineItem) -> None: ...
+    def add_quarantine(self, item: QuarantineItem, audit: Sequence[AuditEntry] = ()) -> None: ...
 
     def quarantine_item(self, item_id: UUID, scopes: ScopeFilter) -> QuarantineItem | None: ...
+
+
+class AuditTrail(Protocol):
+    """Reading and checking the hash-chained trail (appends ride on the audited writes)."""
+
+    def query(
+        self,
+        query: AuditQuery,
+        scopes: ScopeFilter,
+        *,
+        limit: int,
+        cursor: str | None,
+        newest_first: bool = False,
+    ) -> tuple[list[AuditEvent], str | None]: ...
+
+    def events(self, after_seq: int = 0) -> Iterator[AuditEvent]: ...
+
+    def verify(self) -> Verification: ...
+
+    def trim(self, before: datetime) -> int: ...

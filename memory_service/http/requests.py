@@ -10,8 +10,8 @@ from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from memory_service.domain.grants import Caller
 from memory_service.http.auth import principal_of
-from memory_service.services.memories import Caller
 
 REQUEST_ID_HEADER = "x-request-id"
 

@@ -240,3 +240,29 @@ class PolicyOut(msgspec.Struct):
 
 class PolicyList(msgspec.Struct):
     items: list[PolicyOut]
+
+
+class AuditEventOut(msgspec.Struct):
+    seq: int
+    at: datetime
+    actor: str
+    actor_id: str | None
+    action: str
+    scope: str | None
+    memory_ids: list[str]
+    decision: dict[str, Any]
+    details: dict[str, Any]
+    request_id: str | None
+    hash: str
+    prev_hash: str
+
+
+class AuditPage(msgspec.Struct):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+class AuditVerification(msgspec.Struct):
+    ok: bool
+    events: int
+    first_bad_seq: int | None

@@ -10,7 +10,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from memory_service.domain.grants import ALL_PERMISSIONS, Grant, Principal
+from memory_service.domain.audit import audit_entry
+from memory_service.domain.grants import ALL_PERMISSIONS, Caller, Grant, Principal
 from memory_service.domain.models import ApiKeyRecord
 from memory_service.domain.ports import ControlStore
 from memory_service.domain.scopes import ScopePattern
@@ -63,20 +64,25 @@ class KeyService:
         self._clock = clock
 
     def issue(
-        self, name: str, grants: Sequence[Grant], expires_at: datetime | None = None
+        self,
+        name: str,
+        grants: Sequence[Grant],
+        expires_at: datetime | None = None,
+        *,
+        by: Caller | None = None,
     ) -> IssuedKey:
         """Create a key with ``grants``; the returned token is the only copy of the secret."""
         if not name.strip():
             raise InvalidInput("name must not be empty")
         token, lookup, secret = make_key_material()
-        return IssuedKey(self._save(name, grants, lookup, secret, expires_at), token)
+        return IssuedKey(self._save(name, grants, lookup, secret, expires_at, by=by), token)
 
     def import_key(self, name: str, token: str, grants: Sequence[Grant]) -> ApiKeyRecord:
         """Register an operator-chosen token (the bootstrap admin key)."""
         parts = _split(token)
         if parts is None:
             raise InvalidInput(f"a key must look like {KEY_PREFIX}<lookup>_<secret>")
-        return self._save(name, grants, parts[0], parts[1], None)
+        return self._save(name, grants, parts[0], parts[1], None, by=None)
 
     def _save(
         self,
@@ -85,6 +91,8 @@ class KeyService:
         lookup: str,
         secret: str,
         expires_at: datetime | None,
+        *,
+        by: Caller | None,
     ) -> ApiKeyRecord:
         now = self._clock()
         if expires_at is not None and expires_at <= now:
@@ -98,7 +106,16 @@ class KeyService:
             created_at=now,
             expires_at=expires_at,
         )
-        self._store.add_key(record)
+        entry = audit_entry(
+            by,
+            "key.create",
+            details={
+                "key_id": str(record.id),
+                "name": name,
+                "grants": [g.to_json() for g in record.grants],
+            },
+        )
+        self._store.add_key(record, audit=[entry])
         return record
 
     def authenticate(self, token: str | None) -> Principal:
@@ -118,8 +135,9 @@ class KeyService:
     def list_keys(self) -> list[ApiKeyRecord]:
         return self._store.list_keys()
 
-    def revoke(self, key_id: uuid.UUID) -> None:
-        if not self._store.revoke_key(key_id, self._clock()):
+    def revoke(self, key_id: uuid.UUID, *, by: Caller | None = None) -> None:
+        entry = audit_entry(by, "key.revoke", details={"key_id": str(key_id)})
+        if not self._store.revoke_key(key_id, self._clock(), audit=[entry]):
             raise NotFound
 
     def ensure_bootstrap_admin(self, token: str | None) -> str | None:

@@ -15,7 +15,8 @@ from typing import Any, Literal
 from classifiers.pipeline import Decision
 from classifiers.policy import Action
 from memory_service.domain.access import require, scope_filter_for
-from memory_service.domain.grants import Permission, Principal
+from memory_service.domain.audit import AuditEntry, audit_entry
+from memory_service.domain.grants import Caller, Permission
 from memory_service.domain.models import (
     Classification,
     FindingSummary,
@@ -27,7 +28,7 @@ from memory_service.domain.models import (
     VersionRecord,
 )
 from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
-from memory_service.domain.scopes import ScopePattern, parse_scope
+from memory_service.domain.scopes import ScopeFilter, ScopePattern, parse_scope
 from memory_service.errors import InvalidInput, NotFound, PolicyRejected, VersionConflict
 from memory_service.services import validation
 from memory_service.services.gate import ContentGate
@@ -83,12 +84,6 @@ class Rejected:
 
 WriteOutcome = Stored | Held
 BatchOutcome = Stored | Held | Rejected
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    principal: Principal
-    request_id: str
 
 
 def memory_from_version(version: VersionRecord) -> Memory:
@@ -153,14 +148,24 @@ class MemoryService:
         prepared = [self._prepare(caller, item, now) for item in items]
         outcomes: list[BatchOutcome] = []
         to_store: list[VersionRecord] = []
+        rejections: list[AuditEntry] = []
         for item, expires_at, decision in prepared:
             provenance = Provenance(caller.principal.name, caller.request_id, item.source)
             if decision.outcome is Action.REJECT:
                 outcomes.append(Rejected(findings=_classification(decision).findings))
+                rejections.append(
+                    audit_entry(
+                        caller,
+                        "memory.reject",
+                        scope=item.scope,
+                        decision=_decision("rejected", decision),
+                    )
+                )
                 continue
             if not decision.storable:
                 outcomes.append(
                     self._hold(
+                        caller,
                         item.content,
                         decision,
                         scope=item.scope,
@@ -190,7 +195,22 @@ class MemoryService:
             )
             to_store.append(record)
             outcomes.append(Stored(memory_from_version(record)))
-        self._commit(to_store, expected=[None] * len(to_store))
+        self._control.record_audit(rejections)
+        self._commit(
+            to_store,
+            expected=[None] * len(to_store),
+            audit=[
+                audit_entry(
+                    caller,
+                    "memory.create",
+                    scope=r.scope,
+                    memory_ids=[r.memory_id],
+                    decision=_stored_decision(r.classification),
+                    details=_source_details(r.provenance),
+                )
+                for r in to_store
+            ],
+        )
         return outcomes
 
     def _prepare(
@@ -212,6 +232,7 @@ class MemoryService:
 
     def _hold(
         self,
+        caller: Caller,
         raw: str,
         decision: Decision,
         *,
@@ -238,16 +259,30 @@ class MemoryService:
             expires_at=expires_at,
             provenance=provenance,
             memory_id=memory_id,
+            audit=audit_entry(
+                caller,
+                "memory.quarantine",
+                scope=scope,
+                memory_ids=[memory_id] if memory_id else [],
+                decision=_decision("quarantined", decision),
+            ),
         )
         return Held(findings=_classification(decision).findings, quarantine_id=str(item.id))
 
-    def _commit(self, records: Sequence[VersionRecord], expected: Sequence[int | None]) -> None:
-        """Write intent (control store) first, then the index, then mark it indexed."""
+    def _commit(
+        self,
+        records: Sequence[VersionRecord],
+        expected: Sequence[int | None],
+        audit: Sequence[AuditEntry],
+    ) -> None:
+        """Write intent and audit (control store) first, then the index, then mark it indexed.
+
+        Embedding comes before the transaction so that a model failure stores nothing.
+        """
         if not records:
             return
         vectors = self._embedder.embed([r.content for r in records])
-        for record, expected_version in zip(records, expected, strict=True):
-            self._control.append_version(record, expected_version=expected_version)
+        self._control.append_versions(list(zip(records, expected, strict=True)), audit=audit)
         self._index.upsert(
             [(memory_from_version(r), v) for r, v in zip(records, vectors, strict=True)]
         )
@@ -280,10 +315,22 @@ class MemoryService:
             decision = self._classify(change.content, current.scope)
             if decision.outcome is Action.REJECT:
                 summaries = _classification(decision).findings
+                self._control.record_audit(
+                    [
+                        audit_entry(
+                            caller,
+                            "memory.reject",
+                            scope=current.scope,
+                            memory_ids=[current.memory_id],
+                            decision=_decision("rejected", decision),
+                        )
+                    ]
+                )
                 raise PolicyRejected("the scope's policy rejects this content", _wire(summaries))
             if not decision.storable:
                 # The memory stays as it is; the update waits in quarantine for a reviewer.
                 return self._hold(
+                    caller,
                     change.content,
                     decision,
                     scope=current.scope,
@@ -307,7 +354,20 @@ class MemoryService:
             changed_by=caller.principal.name,
             changed_at=now,
         )
-        self._commit([record], expected=[current.version])
+        self._commit(
+            [record],
+            expected=[current.version],
+            audit=[
+                audit_entry(
+                    caller,
+                    "memory.update",
+                    scope=record.scope,
+                    memory_ids=[memory_id],
+                    decision=_stored_decision(classification) if change.content is not None else {},
+                    details={"version": record.version, "fields": _changed_fields(change)},
+                )
+            ],
+        )
         return Stored(memory_from_version(record))
 
     def forget(self, caller: Caller, memory_id: uuid.UUID) -> None:
@@ -320,7 +380,19 @@ class MemoryService:
             changed_by=caller.principal.name,
             changed_at=self._clock(),
         )
-        self._commit([record], expected=[current.version])
+        self._commit(
+            [record],
+            expected=[current.version],
+            audit=[
+                audit_entry(
+                    caller,
+                    "memory.delete",
+                    scope=record.scope,
+                    memory_ids=[memory_id],
+                    details={"version": record.version},
+                )
+            ],
+        )
 
     def restore(self, caller: Caller, memory_id: uuid.UUID, version: int | None) -> Memory:
         """Undelete (within the undo window) or roll back to an earlier version."""
@@ -351,7 +423,19 @@ class MemoryService:
             changed_by=caller.principal.name,
             changed_at=now,
         )
-        self._commit([record], expected=[current.version])
+        self._commit(
+            [record],
+            expected=[current.version],
+            audit=[
+                audit_entry(
+                    caller,
+                    "memory.restore",
+                    scope=record.scope,
+                    memory_ids=[memory_id],
+                    details={"version": record.version, "from_version": source.version},
+                )
+            ],
+        )
         return memory_from_version(record)
 
     def _past_undo(self, version: VersionRecord, now: datetime) -> bool:
@@ -375,6 +459,8 @@ class MemoryService:
         memory = self._index.get(memory_id, readable, now=self._clock())
         if memory is None:
             raise NotFound
+        # Recorded before the memory leaves: a read that cannot be audited is not served.
+        self._audit_read(caller, "memory.get", [memory], scope=memory.scope)
         return memory
 
     def list_memories(
@@ -390,7 +476,11 @@ class MemoryService:
         requested = [parse_scope(scope)] if scope else None
         scopes = scope_filter_for(caller.principal, Permission.MEMORY_READ, requested)
         query = IndexQuery(tags_any=(tag,) if tag else (), subject=subject)
-        return self._index.scroll(scopes, query, limit=limit, cursor=cursor, now=self._clock())
+        page, next_cursor = self._index.scroll(
+            scopes, query, limit=limit, cursor=cursor, now=self._clock()
+        )
+        self._audit_read(caller, "memory.list", page, scope=requested[0] if requested else None)
+        return page, next_cursor
 
     def recall(
         self,
@@ -409,6 +499,25 @@ class MemoryService:
         scope_filter = scope_filter_for(caller.principal, Permission.MEMORY_READ, scopes)
         if scope_filter.is_empty:
             return []
+        hits = self._search(query, scope_filter, filters, limit=limit, min_score=min_score)
+        self._audit_read(
+            caller,
+            "memory.search",
+            [h.memory for h in hits],
+            scope=scopes[0] if scopes and len(scopes) == 1 else None,
+            details={"scopes": list(scopes) if scopes else None},
+        )
+        return hits
+
+    def _search(
+        self,
+        query: str,
+        scope_filter: ScopeFilter,
+        filters: IndexQuery,
+        *,
+        limit: int,
+        min_score: float | None,
+    ) -> list[ScoredMemory]:
         now = self._clock()
         roots = scope_filter.roots
         orgs = roots if roots is not None else self._control.scope_roots()
@@ -440,7 +549,39 @@ class MemoryService:
         versions = self._control.history(memory_id, readable)
         if not versions or self._past_undo(versions[-1], self._clock()):
             raise NotFound
+        self._control.record_audit(
+            [
+                audit_entry(
+                    caller,
+                    "memory.history",
+                    scope=versions[-1].scope,
+                    memory_ids=[memory_id],
+                    details={"versions": len(versions)},
+                )
+            ]
+        )
         return versions
+
+    def _audit_read(
+        self,
+        caller: Caller,
+        action: str,
+        returned: Sequence[Memory],
+        *,
+        scope: str | None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self._control.record_audit(
+            [
+                audit_entry(
+                    caller,
+                    action,
+                    scope=scope,
+                    memory_ids=[m.id for m in returned],
+                    details={"returned": len(returned), **(details or {})},
+                )
+            ]
+        )
 
     # -- repair -------------------------------------------------------------------------
 
@@ -468,6 +609,35 @@ def _classification(decision: Decision) -> Classification:
         for d in decision.findings
     )
     return Classification(action="redacted" if decision.altered else "clean", findings=findings)
+
+
+def _decision(outcome: str, decision: Decision) -> dict[str, Any]:
+    """What the classifiers decided, by kind, type and action: never the matched value."""
+    return {
+        "outcome": outcome,
+        "findings": [f.to_json() for f in _classification(decision).findings],
+    }
+
+
+def _stored_decision(classification: Classification) -> dict[str, Any]:
+    return {
+        "outcome": "redacted" if classification.action == "redacted" else "stored",
+        "findings": [f.to_json() for f in classification.findings],
+    }
+
+
+def _source_details(provenance: Provenance) -> dict[str, Any]:
+    # Only the names of the source fields: their values are caller-supplied free text.
+    return {"source_fields": sorted(provenance.source)} if provenance.source else {}
+
+
+def _changed_fields(change: Revision) -> list[str]:
+    fields = [
+        name
+        for name in ("content", "metadata", "tags", "expires_at")
+        if getattr(change, name) is not None
+    ]
+    return [*fields, "expires_at"] if change.clear_expiry else fields
 
 
 def _wire(findings: Sequence[FindingSummary]) -> list[dict[str, str]]:

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from classifiers.policy import Action, Policy
-from memory_service.domain.grants import Permission, Principal
+from memory_service.domain.audit import audit_entry
+from memory_service.domain.grants import Caller, Permission, Principal
 from memory_service.domain.models import PolicyRecord
 from memory_service.domain.ports import PolicyStore
 from memory_service.domain.scopes import ScopePattern
@@ -65,7 +66,7 @@ class PolicyService:
 
     def put(
         self,
-        principal: Principal,
+        caller: Caller,
         name: str,
         *,
         scope: str,
@@ -76,6 +77,7 @@ class PolicyService:
         min_score: float,
     ) -> PolicyRecord:
         """Create or replace the policy ``name``; the caller must administer its whole pattern."""
+        principal = caller.principal
         if not _NAME.fullmatch(name):
             raise InvalidInput("policy names match [a-z0-9][a-z0-9_.-]{0,127}")
         pattern = ScopePattern.parse(scope)
@@ -100,14 +102,42 @@ class PolicyService:
             updated_at=self._clock(),
             updated_by=principal.name,
         )
-        self._store.put_policy(record)
+        entry = audit_entry(
+            caller,
+            "policy.put",
+            scope=_audit_scope(record.scope),
+            details={"kind": "classification", "name": name, "policy": _policy_json(record)},
+        )
+        self._store.put_policy(record, audit=[entry])
         return record
 
-    def delete(self, principal: Principal, name: str) -> None:
+    def delete(self, caller: Caller, name: str) -> None:
         existing = {r.name: r for r in self._store.list_policies()}.get(name)
-        if existing is None or not _administers(principal, existing.scope):
+        if existing is None or not _administers(caller.principal, existing.scope):
             raise NotFound
-        self._store.delete_policy(name)
+        entry = audit_entry(
+            caller,
+            "policy.delete",
+            scope=_audit_scope(existing.scope),
+            details={"kind": "classification", "name": name},
+        )
+        self._store.delete_policy(name, audit=[entry])
+
+
+def _audit_scope(pattern_text: str) -> str | None:
+    """The scope an auditor of that subtree finds this event under (None for ``**``)."""
+    return ScopePattern.parse(pattern_text).base
+
+
+def _policy_json(record: PolicyRecord) -> dict[str, object]:
+    return {
+        "scope": record.scope,
+        "secret": record.secret,
+        "pii": record.pii,
+        "injection": record.injection,
+        "pii_types": record.pii_types,
+        "min_score": str(record.min_score),
+    }
 
 
 def _administers(principal: Principal, pattern_text: str) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
 
+from memory_service.domain.audit import AuditEntry
 from memory_service.domain.models import HeldFinding, Provenance, QuarantineItem
 from memory_service.domain.ports import QuarantineStore, Sealer
 
@@ -36,6 +38,7 @@ class QuarantineService:
         subject: str | None,
         expires_at: datetime | None,
         provenance: Provenance,
+        audit: AuditEntry,
         memory_id: uuid.UUID | None = None,
     ) -> QuarantineItem:
         """Seal ``content`` and record it as pending review; nothing is embedded or indexed."""
@@ -55,5 +58,7 @@ class QuarantineService:
             created_at=self._clock(),
             memory_id=memory_id,
         )
-        self._store.add_quarantine(item)
+        self._store.add_quarantine(
+            item, audit=[replace(audit, details={**audit.details, "quarantine_id": str(item_id)})]
+        )
         return item

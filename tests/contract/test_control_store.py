@@ -34,7 +34,7 @@ from memory_service.domain.scopes import ScopeFilter, ScopePattern
 from memory_service.errors import StoreUnavailable, VersionConflict
 from memory_service.storage.sql import SqlControlStore, normalise_url, sqlite_url_for
 from memory_service.storage.sql.schema import memories, memory_versions, metadata
-from tests.conftest import reset_postgres
+from tests.conftest import AUDIT_KEY, reset_postgres
 
 T0 = datetime(2025, 1, 2, 3, 4, 5, 123456, tzinfo=UTC)
 EVERYTHING = ScopeFilter((ScopePattern.parse("**"),))
@@ -54,7 +54,7 @@ def control_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sq
     else:
         url = request.getfixturevalue("postgres_url")
         reset_postgres(url)
-    store = SqlControlStore(url)
+    store = SqlControlStore(url, audit_key=AUDIT_KEY)
     store.migrate()
     try:
         yield store
@@ -64,7 +64,7 @@ def control_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sq
 
 @pytest.fixture
 def sqlite_store(tmp_path: Path) -> Iterator[SqlControlStore]:
-    store = SqlControlStore(sqlite_url_for(tmp_path))
+    store = SqlControlStore(sqlite_url_for(tmp_path), audit_key=AUDIT_KEY)
     store.migrate()
     try:
         yield store
@@ -169,7 +169,7 @@ def test_migrate_is_idempotent(control_store: SqlControlStore) -> None:
     control_store.migrate()
     with control_store.engine.connect() as conn:
         revisions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    assert revisions == ["0002"]
+    assert revisions == ["0004"]
     assert control_store.count_keys() == 0
 
 
@@ -212,7 +212,8 @@ def test_postgres_urls_use_psycopg3() -> None:
         assert parsed.drivername == "postgresql+psycopg"
         assert parsed.password == "p@ss"
     assert normalise_url("postgresql+psycopg://db/mem").drivername == "postgresql+psycopg"
-    store = SqlControlStore("postgresql://u@127.0.0.1/mem")  # the engine connects lazily
+    # The engine connects lazily.
+    store = SqlControlStore("postgresql://u@127.0.0.1/mem", audit_key=AUDIT_KEY)
     try:
         assert store.engine.url.drivername == "postgresql+psycopg"
     finally:
@@ -220,7 +221,7 @@ def test_postgres_urls_use_psycopg3() -> None:
 
 
 def test_unreachable_database_is_store_unavailable() -> None:
-    store = SqlControlStore("postgresql://postgres@127.0.0.1:1/nothing")
+    store = SqlControlStore("postgresql://postgres@127.0.0.1:1/nothing", audit_key=AUDIT_KEY)
     try:
         with pytest.raises(StoreUnavailable):
             store.ping()
@@ -230,7 +231,7 @@ def test_unreachable_database_is_store_unavailable() -> None:
 
 def test_unknown_backend_is_refused() -> None:
     with pytest.raises(ValueError, match="backend"):
-        SqlControlStore("mysql://db/mem")
+        SqlControlStore("mysql://db/mem", audit_key=AUDIT_KEY)
 
 
 # -- keys -----------------------------------------------------------------------------------

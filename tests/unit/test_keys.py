@@ -12,6 +12,7 @@ from memory_service.domain.scopes import ScopePattern
 from memory_service.errors import InvalidInput, NotFound, Unauthenticated
 from memory_service.services.keys import KEY_PREFIX, KeyService, is_key_format
 from memory_service.storage.sql import SqlControlStore, sqlite_url_for
+from tests.conftest import AUDIT_KEY
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 READ = [Grant(ScopePattern.parse("acme/**"), frozenset({Permission.MEMORY_READ}))]
@@ -27,7 +28,7 @@ class Clock:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SqlControlStore]:
-    s = SqlControlStore(sqlite_url_for(tmp_path))
+    s = SqlControlStore(sqlite_url_for(tmp_path), audit_key=AUDIT_KEY)
     s.migrate()
     yield s
     s.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
@@ -16,6 +17,7 @@ from memory_service.errors import InvalidInput, ScopeDenied
 from memory_service.http import schemas
 from memory_service.http.auth import principal_of
 from memory_service.http.controllers.memories import parse_id
+from memory_service.http.requests import caller_of
 from memory_service.services.keys import KeyService
 
 
@@ -65,7 +67,9 @@ class KeyController(Controller):
     ) -> schemas.IssuedKeyOut:
         _require_keys_admin(request)
         issued = await anyio.to_thread.run_sync(
-            keys.issue, data.name, _grants(data.grants), data.expires_at
+            partial(
+                keys.issue, data.name, _grants(data.grants), data.expires_at, by=caller_of(request)
+            )
         )
         return schemas.IssuedKeyOut(
             id=str(issued.record.id),
@@ -92,4 +96,6 @@ class KeyController(Controller):
         keys: NamedDependency[KeyService],
     ) -> None:
         _require_keys_admin(request)
-        await anyio.to_thread.run_sync(keys.revoke, parse_id(key_id))
+        await anyio.to_thread.run_sync(
+            partial(keys.revoke, parse_id(key_id), by=caller_of(request))
+        )

@@ -15,6 +15,7 @@ from memory_service.domain.models import PolicyRecord
 from memory_service.errors import ScopeDenied
 from memory_service.http import schemas
 from memory_service.http.auth import principal_of
+from memory_service.http.requests import caller_of
 from memory_service.services.policies import PolicyService
 
 
@@ -61,7 +62,7 @@ class PolicyController(Controller):
         record = await anyio.to_thread.run_sync(
             partial(
                 policies.put,
-                principal_of(request),
+                caller_of(request),
                 name,
                 scope=data.scope,
                 secret=data.secret,
@@ -81,4 +82,4 @@ class PolicyController(Controller):
         policies: NamedDependency[PolicyService],
     ) -> None:
         _require_some_policy_admin(request)
-        await anyio.to_thread.run_sync(policies.delete, principal_of(request), name)
+        await anyio.to_thread.run_sync(policies.delete, caller_of(request), name)

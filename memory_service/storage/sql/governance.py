@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import delete, select
 from sqlalchemy.engine import RowMapping
 
+from memory_service.domain.audit import AuditEntry
 from memory_service.domain.models import (
     HeldFinding,
     PolicyRecord,
@@ -42,7 +43,7 @@ class SqlPolicyStore:
             for row in rows
         ]
 
-    def put_policy(self, record: PolicyRecord) -> None:
+    def put_policy(self, record: PolicyRecord, audit: Sequence[AuditEntry] = ()) -> None:
         values = {
             "scope": record.scope,
             "secret": record.secret,
@@ -53,12 +54,12 @@ class SqlPolicyStore:
             "updated_at": record.updated_at,
             "updated_by": record.updated_by,
         }
-        with self._store.writing() as conn:
+        with self._store.writing(audit) as conn:
             conn.execute(delete(policies).where(policies.c.name == record.name))
             conn.execute(policies.insert().values(name=record.name, **values))
 
-    def delete_policy(self, name: str) -> bool:
-        with self._store.writing() as conn:
+    def delete_policy(self, name: str, audit: Sequence[AuditEntry] = ()) -> bool:
+        with self._store.writing(audit) as conn:
             result = conn.execute(delete(policies).where(policies.c.name == name))
         return result.rowcount == 1
 
@@ -67,9 +68,9 @@ class SqlQuarantineStore:
     def __init__(self, store: SqlControlStore) -> None:
         self._store = store
 
-    def add_quarantine(self, item: QuarantineItem) -> None:
+    def add_quarantine(self, item: QuarantineItem, audit: Sequence[AuditEntry] = ()) -> None:
         sealed = item.sealed
-        with self._store.writing() as conn:
+        with self._store.writing(audit) as conn:
             conn.execute(
                 quarantine.insert().values(
                     id=str(item.id),

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -186,6 +187,7 @@ policies = Table(
     Column("injection", String(16), nullable=False),
     Column("pii_types", json_type(), nullable=False),
     Column("min_score", Float, nullable=False),
+    Column("two_person_release", Boolean(create_constraint=False), nullable=False, default=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("updated_by", Text, nullable=False),
 )
@@ -213,8 +215,84 @@ quarantine = Table(
     Column("decided_by", Text, nullable=True),
     Column("decided_at", UtcDateTime(), nullable=True),
     Column("decision_reason", Text, nullable=True),
+    # Key ids of reviewers who approved an as-is release still waiting for a second one.
+    Column("approvals", json_type(), nullable=False, default=list),
     CheckConstraint("status IN ('pending', 'released', 'rejected')", name="status_known"),
     Index("ix_quarantine_scope", "scope"),
     Index("ix_quarantine_subject", "subject"),
     Index("ix_quarantine_status_created_at", "status", "created_at"),
+)
+
+# The hash-chained audit trail (see domain/audit.py). seq is assigned under the chain row's lock,
+# so concurrent writers queue instead of forking the chain; the primary key refuses a fork anyway.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("actor_id", String(64), nullable=True),
+    Column("request_id", Text, nullable=True),
+    Column("scope", String(512), nullable=True),
+    Column("memory_ids", json_type(), nullable=False),
+    Column("decision", json_type(), nullable=False),
+    Column("details", json_type(), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_events_at", "at"),
+    Index("ix_audit_events_action", "action"),
+    Index("ix_audit_events_actor", "actor"),
+    Index("ix_audit_events_scope", "scope"),
+)
+
+# Which events name which memory, so "who touched this memory" is an indexed lookup.
+audit_event_memories = Table(
+    "audit_event_memories",
+    metadata,
+    Column(
+        "seq",
+        BigInteger,
+        ForeignKey("audit_events.seq", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("memory_id", String(36), nullable=False),
+    PrimaryKeyConstraint("seq", "memory_id"),
+    Index("ix_audit_event_memories_memory_id", "memory_id"),
+)
+
+# One row: the chain's sealed ends. Its lock serialises appends; its MACs detect an event cut
+# off either end (trimming moves the anchor forward, sealed again).
+audit_chain = Table(
+    "audit_chain",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("head_seq", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("head_mac", String(64), nullable=False),
+    Column("anchor_seq", BigInteger, nullable=False),
+    Column("anchor_hash", String(64), nullable=False),
+    Column("anchor_mac", String(64), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+# What a purge, an erasure or a retention run removed: ids and counts, never content. A
+# subject is kept only as a keyed digest, so the receipt itself is not a trace of the person.
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("actor_id", String(64), nullable=True),
+    Column("request_id", Text, nullable=True),
+    Column("selector", json_type(), nullable=False),
+    Column("dry_run", Boolean(create_constraint=False), nullable=False),
+    Column("counts", json_type(), nullable=False),
+    Column("memory_ids", json_type(), nullable=False),
+    Column("quarantine_ids", json_type(), nullable=False),
+    Column("verified_at", UtcDateTime(), nullable=True),
+    Column("physical", json_type(), nullable=False),
+    Index("ix_receipts_created_at", "created_at"),
 )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, cast, get_args
 from uuid import UUID
 
+import structlog
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import (
@@ -35,6 +36,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from memory_service.domain.audit import AuditEntry, AuditEvent
 from memory_service.domain.grants import Grant
 from memory_service.domain.models import (
     ApiKeyRecord,
@@ -45,7 +47,10 @@ from memory_service.domain.models import (
 )
 from memory_service.domain.scopes import ScopeFilter
 from memory_service.errors import StoreUnavailable, VersionConflict
+from memory_service.storage.sql.audit import SqlAuditTrail, append_events, ensure_chain
 from memory_service.storage.sql.schema import api_keys, idempotency, memories, memory_versions
+
+_audit_log = structlog.get_logger("memory_service.audit")
 
 MIGRATIONS_DIR: Final = Path(__file__).resolve().parent / "migrations"
 SQLITE_FILENAME: Final = "control.sqlite3"
@@ -58,6 +63,10 @@ _LIKE_ESCAPE: Final = "\\"
 
 Op = Literal["create", "update", "delete", "restore"]
 _OPS: Final = frozenset(get_args(Op))
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def sqlite_url_for(data_dir: Path) -> str:
@@ -114,8 +123,16 @@ class SqlControlStore:
     its own pooled connection and transaction.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        audit_key: bytes,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
         self._url = normalise_url(url)
+        self._audit_key = audit_key
+        self._clock = clock
         backend = self._url.get_backend_name()
         if backend == "sqlite":
             self._engine = self._sqlite_engine(self._url)
@@ -181,20 +198,42 @@ class SqlControlStore:
             yield conn
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, audit: Sequence[AuditEntry] = ()) -> Iterator[Connection]:
+        """A write transaction that commits only together with its audit events."""
+        if audit and self._audit_key is None:
+            # Fail closed: an action that cannot be audited does not happen.
+            raise StoreUnavailable("the audit trail is not configured")
+        events: list[AuditEvent] = []
         with _unavailable_on_driver_errors(), self._engine.connect() as conn:
             if self._is_sqlite:
                 conn.execution_options(sqlite_immediate=True)
             with conn.begin():
                 yield conn
+                if audit and self._audit_key is not None:
+                    events = append_events(conn, self._audit_key, self._clock, audit)
+        for appended in events:
+            # For a SIEM: the same event, as a structured log line (no content in it).
+            _audit_log.info("audit", **appended.to_json())
 
     def reading(self) -> AbstractContextManager[Connection]:
         """A read transaction, for the other SQL stores that share this engine."""
         return self._read()
 
-    def writing(self) -> AbstractContextManager[Connection]:
-        """A write transaction (BEGIN IMMEDIATE on SQLite), for the other SQL stores."""
-        return self._write()
+    def writing(self, audit: Sequence[AuditEntry] = ()) -> AbstractContextManager[Connection]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite) for the other SQL stores; it
+        commits together with ``audit``, or not at all."""
+        return self._write(audit)
+
+    def record_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Audit an action that writes nothing else (a read); raises if it cannot."""
+        if entries:
+            with self._write(entries):
+                pass
+
+    def audit_trail(self) -> SqlAuditTrail:
+        if self._audit_key is None:
+            raise StoreUnavailable("the audit trail is not configured")
+        return SqlAuditTrail(self._read, self._write, self._audit_key)
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe to call on every start, concurrently."""
@@ -206,6 +245,8 @@ class SqlControlStore:
                 conn.execute(select(func.pg_advisory_xact_lock(literal(_PG_MIGRATION_LOCK))))
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+            if self._audit_key is not None:
+                ensure_chain(conn, self._audit_key)
 
     def ping(self) -> None:
         with self._read() as conn:
@@ -216,8 +257,8 @@ class SqlControlStore:
 
     # -- keys -------------------------------------------------------------------------------
 
-    def add_key(self, record: ApiKeyRecord) -> None:
-        with self._write() as conn:
+    def add_key(self, record: ApiKeyRecord, audit: Sequence[AuditEntry] = ()) -> None:
+        with self._write(audit) as conn:
             conn.execute(
                 api_keys.insert().values(
                     id=str(record.id),
@@ -249,8 +290,8 @@ class SqlControlStore:
             )
         return [_key_from_row(row) for row in rows]
 
-    def revoke_key(self, key_id: UUID, at: datetime) -> bool:
-        with self._write() as conn:
+    def revoke_key(self, key_id: UUID, at: datetime, audit: Sequence[AuditEntry] = ()) -> bool:
+        with self._write(audit) as conn:
             result = conn.execute(
                 update(api_keys)
                 .where(api_keys.c.id == str(key_id), api_keys.c.revoked_at.is_(None))
@@ -264,50 +305,32 @@ class SqlControlStore:
 
     # -- memories ---------------------------------------------------------------------------
 
-    def append_version(self, record: VersionRecord, *, expected_version: int | None) -> None:
-        if record.op not in _OPS:
-            raise ValueError(f"unknown op {record.op!r}")
-        if record.version < 1:
-            raise ValueError("versions start at 1")
-        if expected_version is not None and record.version != expected_version + 1:
-            raise ValueError("the new version must follow the expected one")
-        head_values: dict[str, Any] = {
-            "scope": record.scope,
-            "subject": record.subject,
-            "version": record.version,
-            "deleted": record.op == "delete",
-            "deleted_at": record.changed_at if record.op == "delete" else None,
-            "updated_at": record.changed_at,
-            "expires_at": record.expires_at,
-        }
-        memory_id = str(record.memory_id)
+    def append_version(
+        self,
+        record: VersionRecord,
+        *,
+        expected_version: int | None,
+        audit: Sequence[AuditEntry] = (),
+    ) -> None:
+        self.append_versions([(record, expected_version)], audit=audit)
+
+    def append_versions(
+        self,
+        changes: Sequence[tuple[VersionRecord, int | None]],
+        *,
+        audit: Sequence[AuditEntry] = (),
+    ) -> None:
+        """Every change and its audit events in one transaction: all of them or none."""
+        for record, expected_version in changes:
+            _check_version(record, expected_version)
         try:
-            with self._write() as conn:
-                if expected_version is None:
-                    conn.execute(
-                        memories.insert().values(
-                            id=memory_id,
-                            indexed_version=0,
-                            created_at=record.created_at,
-                            **head_values,
-                        )
-                    )
-                else:
-                    # The version check and the write are one statement, so of two writers
-                    # holding the same version exactly one matches the row (PostgreSQL
-                    # re-checks the WHERE clause after waiting for the other's row lock).
-                    result = conn.execute(
-                        update(memories)
-                        .where(memories.c.id == memory_id, memories.c.version == expected_version)
-                        .values(**head_values)
-                    )
-                    if result.rowcount != 1:
-                        raise VersionConflict(f"memory is not at version {expected_version}")
-                conn.execute(memory_versions.insert().values(**_version_values(record)))
+            with self._write(audit) as conn:
+                for record, expected_version in changes:
+                    _write_version(conn, record, expected_version)
         except IntegrityError as exc:
-            if expected_version is not None:
+            if any(expected is not None for _, expected in changes):
                 raise
-            # The head row is already there (possibly inserted a moment ago by a racing create).
+            # A head row is already there (possibly inserted a moment ago by a racing create).
             raise VersionConflict("memory already exists") from exc
 
     def head(self, memory_id: UUID, scopes: ScopeFilter) -> VersionRecord | None:
@@ -425,6 +448,46 @@ class SqlControlStore:
         )
         with self._write() as conn:
             conn.execute(statement)
+
+
+def _check_version(record: VersionRecord, expected_version: int | None) -> None:
+    if record.op not in _OPS:
+        raise ValueError(f"unknown op {record.op!r}")
+    if record.version < 1:
+        raise ValueError("versions start at 1")
+    if expected_version is not None and record.version != expected_version + 1:
+        raise ValueError("the new version must follow the expected one")
+
+
+def _write_version(conn: Connection, record: VersionRecord, expected_version: int | None) -> None:
+    head_values: dict[str, Any] = {
+        "scope": record.scope,
+        "subject": record.subject,
+        "version": record.version,
+        "deleted": record.op == "delete",
+        "deleted_at": record.changed_at if record.op == "delete" else None,
+        "updated_at": record.changed_at,
+        "expires_at": record.expires_at,
+    }
+    memory_id = str(record.memory_id)
+    if expected_version is None:
+        conn.execute(
+            memories.insert().values(
+                id=memory_id, indexed_version=0, created_at=record.created_at, **head_values
+            )
+        )
+    else:
+        # The version check and the write are one statement, so of two writers holding the
+        # same version exactly one matches the row (PostgreSQL re-checks the WHERE clause after
+        # waiting for the other's row lock).
+        result = conn.execute(
+            update(memories)
+            .where(memories.c.id == memory_id, memories.c.version == expected_version)
+            .values(**head_values)
+        )
+        if result.rowcount != 1:
+            raise VersionConflict(f"memory is not at version {expected_version}")
+    conn.execute(memory_versions.insert().values(**_version_values(record)))
 
 
 def _version_values(record: VersionRecord) -> dict[str, Any]:

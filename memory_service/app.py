@@ -8,7 +8,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from classifiers.registry import default_pipeline
 from memory_service.crypto import (
     AesGcmSealer,
     HmacPseudonymizer,
+    keyed_digest,
     load_or_create_key_file,
     parse_keyring,
     without_comments,
@@ -37,21 +38,29 @@ from memory_service.http.controllers.health import READINESS_STATE, HealthContro
 from memory_service.http.controllers.keys import KeyController
 from memory_service.http.controllers.memories import MemoryController
 from memory_service.http.controllers.policies import PolicyController
+from memory_service.http.controllers.purge import PurgeController
+from memory_service.http.controllers.quarantine import QuarantineController
 from memory_service.http.problems import EXCEPTION_HANDLERS
 from memory_service.http.requests import request_id_middleware
 from memory_service.services.audit import AuditService
+from memory_service.services.compaction import Compactor
+from memory_service.services.erasure import ErasureService
 from memory_service.services.gate import ContentGate
 from memory_service.services.idempotency import IdempotencyService
+from memory_service.services.index_writer import IndexWriter
 from memory_service.services.keys import KeyService
 from memory_service.services.memories import MemoryService
 from memory_service.services.policies import PolicyService
 from memory_service.services.quarantine import QuarantineService
+from memory_service.services.review import ReviewService
 from memory_service.services.validation import Limits
 from memory_service.settings import Settings
 from memory_service.storage.qdrant_client_index import QdrantClientMemoryIndex
 from memory_service.storage.qdrant_edge_index import QdrantEdgeMemoryIndex
+from memory_service.storage.sql.erasure import SqlErasureStore
 from memory_service.storage.sql.governance import SqlPolicyStore, SqlQuarantineStore
 from memory_service.storage.sql.store import SqlControlStore, sqlite_url_for
+from memory_service.ticker import Ticker, Trigger
 
 _log = structlog.get_logger("memory_service")
 
@@ -74,15 +83,25 @@ class Runtime:
     gate: ContentGate
     idempotency: IdempotencyService
     audit: AuditService
+    erasure: ErasureService
+    review: ReviewService
+    index_writer: IndexWriter
+    compactor: Compactor
+    tickers: list[Ticker | Trigger] = field(default_factory=list)
 
     def check_ready(self) -> None:
         self.control.ping()
         self.index.existing_ids([uuid.UUID(int=0)])
 
     def close(self) -> None:
-        self.gate.close()
-        self.index.close()
-        self.control.close()
+        for ticker in self.tickers:
+            ticker.stop()
+        try:
+            self.index_writer.sync_index()
+        finally:
+            self.gate.close()
+            self.index.close()
+            self.control.close()
 
 
 def build_index(settings: Settings, dimension: int) -> MemoryIndex:
@@ -180,11 +199,15 @@ def build_runtime(
         build_pseudonymizer(settings),
         timeout_seconds=settings.classify_timeout_seconds,
     )
-    quarantine = QuarantineService(SqlQuarantineStore(control), build_sealer(settings), utc_now)
+    sealer = build_sealer(settings)
+    quarantine_store = SqlQuarantineStore(control)
+    quarantine = QuarantineService(quarantine_store, sealer, utc_now)
+    writer = IndexWriter(control=control, index=index, embedder=embedder)
     memories = MemoryService(
         control=control,
         index=index,
         embedder=embedder,
+        writer=writer,
         gate=gate,
         quarantine=quarantine,
         clock=utc_now,
@@ -192,6 +215,10 @@ def build_runtime(
         undo_window=timedelta(seconds=settings.undo_window_seconds),
     )
     keys = KeyService(control, utc_now)
+    erasure_store = SqlErasureStore(control)
+    compactor = Compactor(index, erasure_store, utc_now)
+    compaction = Trigger("compaction", compactor.run)
+    audit_key = build_audit_key(settings)
     runtime = Runtime(
         settings=settings,
         control=control,
@@ -205,11 +232,39 @@ def build_runtime(
             control, utc_now, timedelta(seconds=settings.idempotency_ttl_seconds)
         ),
         audit=AuditService(control.audit_trail(), control),
+        erasure=ErasureService(
+            store=erasure_store,
+            index=index,
+            clock=utc_now,
+            subject_digest=lambda subject: keyed_digest(audit_key, "subject", subject),
+            request_compaction=compaction.fire,
+            vector_store_kind="qdrant-edge"
+            if isinstance(index, QdrantEdgeMemoryIndex)
+            else "qdrant",
+        ),
+        compactor=compactor,
+        index_writer=writer,
+        review=ReviewService(
+            store=quarantine_store,
+            control=control,
+            sealer=sealer,
+            gate=gate,
+            writer=writer,
+            two_person_release=policies.two_person_release,
+            clock=utc_now,
+            scrub=erasure_store.scrub_files,
+        ),
+        tickers=[compaction],
     )
-    repaired = memories.reconcile()
-    if repaired:
-        _log.info("reconciled_index", memories=repaired)
+    repaired = writer.reconcile()
+    orphans = writer.remove_orphans()
+    if repaired or orphans:
+        _log.info("reconciled_index", memories=repaired, orphans=orphans)
     _bootstrap_admin(runtime)
+    compaction.start()
+    runtime.tickers.append(
+        Ticker("index-sync", settings.index_sync_seconds, writer.sync_index).start()
+    )
     return runtime
 
 
@@ -288,6 +343,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             MemoryController,
             PolicyController,
             AuditController,
+            PurgeController,
+            QuarantineController,
             PrometheusController,
         ],
         lifespan=[lifespan],
@@ -297,6 +354,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             "policies": provide("policies"),
             "idempotency": provide("idempotency"),
             "audit": provide("audit"),
+            "erasure": provide("erasure"),
+            "review": provide("review"),
         },
         middleware=[
             request_id_middleware,

@@ -7,6 +7,8 @@ import json
 import sys
 from collections.abc import Sequence
 
+from memory_service.admin_cli import add_admin_parser
+
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 - keep `--help` instant
@@ -72,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = audit_commands.add_parser("export", help="every event as JSON lines on stdout")
     export.add_argument("--after-seq", type=int, default=0, help="only events after this seq")
     export.set_defaults(func=_audit_export)
+
+    add_admin_parser(commands)
     return parser
 
 

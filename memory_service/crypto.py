@@ -131,3 +131,8 @@ class HmacPseudonymizer:
             self._org_key(org), f"{entity_type}\x00{canonical}".encode(), hashlib.sha256
         ).hexdigest()
         return f"<{entity_type}_{digest[:PSEUDONYM_HEX]}>"
+
+
+def keyed_digest(key: bytes, label: str, value: str) -> str:
+    """An HMAC-SHA256 hex digest of ``value``: names it to whoever knows it, to nobody else."""
+    return hmac.new(key, f"{label}\x00{value}".encode(), hashlib.sha256).hexdigest()

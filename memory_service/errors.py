@@ -31,6 +31,10 @@ class VersionConflict(MemoryServiceError):
     """``If-Match`` named a version that is no longer current."""
 
 
+class Conflict(MemoryServiceError):
+    """The request does not fit the resource's current state (e.g. an item already decided)."""
+
+
 class IdempotencyConflict(MemoryServiceError):
     """An ``Idempotency-Key`` was reused with a different request body."""
 

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     # One torch thread: measured here under load, 2 threads took 86 ms per query (p50) against
     # 15 ms for 1, because OpenMP workers spin while the other core runs classifiers.
     embedding_threads: int = Field(default=1, ge=1)
+    # How often the embedded index is flushed and its writes marked durable (the control store
+    # replays anything newer after a crash).
+    index_sync_seconds: float = Field(default=1.0, gt=0)
 
     @property
     def sqlite_path(self) -> Path:

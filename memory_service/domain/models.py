@@ -43,9 +43,21 @@ class Provenance:
     created_by: str
     request_id: str
     source: JsonObject = field(default_factory=dict)
+    key_id: str | None = None  # the writer's key, so a reviewer can be told apart from it
+    # For a released quarantine item: reviewer(s), mode, reason, quarantine id.
+    review: JsonObject | None = None
 
     def to_json(self) -> JsonObject:
-        return {"created_by": self.created_by, "request_id": self.request_id, "source": self.source}
+        data: JsonObject = {
+            "created_by": self.created_by,
+            "request_id": self.request_id,
+            "source": self.source,
+        }
+        if self.key_id is not None:
+            data["key_id"] = self.key_id
+        if self.review is not None:
+            data["review"] = self.review
+        return data
 
     @classmethod
     def from_json(cls, data: JsonObject) -> Provenance:
@@ -53,6 +65,8 @@ class Provenance:
             created_by=data.get("created_by", ""),
             request_id=data.get("request_id", ""),
             source=data.get("source") or {},
+            key_id=data.get("key_id"),
+            review=data.get("review"),
         )
 
 
@@ -146,6 +160,7 @@ class PolicyRecord:
     min_score: float
     updated_at: datetime
     updated_by: str
+    two_person_release: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,3 +205,46 @@ class QuarantineItem:
     decided_by: str | None = None
     decided_at: datetime | None = None
     decision_reason: str | None = None
+    approvals: tuple[str, ...] = ()  # key ids of first reviewers of a two-person release
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeSelector:
+    """What a purge matches; every given field must match (an empty selector is refused)."""
+
+    scope: str | None = None
+    subject: str | None = None
+    tags_any: tuple[str, ...] = ()
+    created_before: datetime | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return (
+            self.scope is None
+            and self.subject is None
+            and not self.tags_any
+            and self.created_before is None
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """Proof of what a purge or an erasure removed: ids and counts, never content.
+
+    ``selector`` holds a subject only as a keyed digest.
+    """
+
+    id: UUID
+    kind: Literal["purge", "erasure"]
+    created_at: datetime
+    actor: str
+    actor_id: str | None
+    request_id: str | None
+    selector: JsonObject
+    dry_run: bool
+    counts: dict[str, int]
+    memory_ids: tuple[str, ...]
+    quarantine_ids: tuple[str, ...]
+    physical: JsonObject
+    verified_at: datetime | None = None
+    compacted_at: datetime | None = None

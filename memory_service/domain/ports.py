@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from memory_service.domain.audit import (
@@ -19,7 +19,9 @@ from memory_service.domain.models import (
     IndexQuery,
     Memory,
     PolicyRecord,
+    PurgeSelector,
     QuarantineItem,
+    Receipt,
     ScoredMemory,
     Sealed,
     VersionRecord,
@@ -79,7 +81,17 @@ class MemoryIndex(Protocol):
         """Which of ``ids`` have a point, regardless of scope, expiry or deletion (reconcile)."""
         ...
 
-    def flush(self) -> None: ...
+    def ids_page(self, after: UUID | None, limit: int) -> tuple[list[UUID], UUID | None]:
+        """Every point id in a stable order, regardless of scope (reconcile only)."""
+        ...
+
+    def flush(self) -> None:
+        """Make every write so far durable in the index."""
+        ...
+
+    def vacuum(self) -> bool:
+        """Physically remove deleted points from disk (blocking; a maintenance job's work)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -130,6 +142,12 @@ class ControlStore(Protocol):
     def history(self, memory_id: UUID, scopes: ScopeFilter) -> list[VersionRecord]: ...
 
     def mark_indexed(self, memory_id: UUID, version: int) -> None: ...
+
+    def mark_indexed_many(self, versions: Sequence[tuple[UUID, int]]) -> None: ...
+
+    def known_memory_ids(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``ids`` have a head row, in any scope (reconcile only)."""
+        ...
 
     def scope_roots(self) -> list[str]:
         """Every org (first scope segment) that holds a memory."""
@@ -184,6 +202,36 @@ class QuarantineStore(Protocol):
 
     def quarantine_item(self, item_id: UUID, scopes: ScopeFilter) -> QuarantineItem | None: ...
 
+    def list_quarantine(
+        self, scopes: ScopeFilter, status: str | None, *, limit: int, cursor: str | None
+    ) -> tuple[list[QuarantineItem], str | None]: ...
+
+    def approve(
+        self, item_id: UUID, approvals: Sequence[str], audit: Sequence[AuditEntry]
+    ) -> bool: ...
+
+    def release(
+        self,
+        item_id: UUID,
+        change: tuple[VersionRecord, int | None],
+        *,
+        decided_by: str,
+        decided_at: datetime,
+        reason: str,
+        approvals: Sequence[str],
+        audit: Sequence[AuditEntry],
+    ) -> None: ...
+
+    def reject(
+        self,
+        item_id: UUID,
+        *,
+        decided_by: str,
+        decided_at: datetime,
+        reason: str,
+        audit: Sequence[AuditEntry],
+    ) -> bool: ...
+
 
 class AuditTrail(Protocol):
     """Reading and checking the hash-chained trail (appends ride on the audited writes)."""
@@ -203,3 +251,37 @@ class AuditTrail(Protocol):
     def verify(self) -> Verification: ...
 
     def trim(self, before: datetime) -> int: ...
+
+
+class ErasureStore(Protocol):
+    """Hard deletion in the control store, with receipts (see storage/sql/erasure.py)."""
+
+    def purge_candidates(
+        self, scopes: ScopeFilter, selector: PurgeSelector
+    ) -> tuple[list[str], list[str]]: ...
+
+    def version_count(self, memory_ids: Sequence[str]) -> int: ...
+
+    def erase(
+        self,
+        memory_ids: Sequence[str],
+        quarantine_ids: Sequence[str],
+        receipt: Receipt,
+        audit: Sequence[AuditEntry],
+    ) -> dict[str, int]: ...
+
+    def record_receipt(self, receipt: Receipt, audit: Sequence[AuditEntry]) -> None: ...
+
+    def destroy_sealed(self, item_ids: Sequence[str]) -> None: ...
+
+    def remaining(
+        self, memory_ids: Sequence[str], quarantine_ids: Sequence[str]
+    ) -> tuple[set[str], set[str]]: ...
+
+    def scrub_files(self) -> str: ...
+
+    def mark_verified(self, receipt_id: UUID, at: datetime, physical: dict[str, Any]) -> None: ...
+
+    def mark_compacted(self, before: datetime, at: datetime) -> int: ...
+
+    def receipt(self, receipt_id: UUID) -> Receipt | None: ...

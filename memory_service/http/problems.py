@@ -20,6 +20,7 @@ _DOMAIN: dict[type[errors.MemoryServiceError], tuple[int, str]] = {
     errors.ScopeDenied: (403, "Forbidden"),
     errors.NotFound: (404, "Not found"),
     errors.VersionConflict: (412, "Precondition failed"),
+    errors.Conflict: (409, "Conflict"),
     errors.IdempotencyConflict: (422, "Idempotency key reused"),
     errors.PolicyRejected: (422, "Rejected by policy"),
     errors.StoreUnavailable: (503, "Store unavailable"),

@@ -103,6 +103,7 @@ class ProvenanceOut(msgspec.Struct):
     created_by: str
     request_id: str
     source: dict[str, Any]
+    review: dict[str, Any] | None = None
 
 
 class MemoryOut(msgspec.Struct):
@@ -198,6 +199,7 @@ def memory_out(memory: Memory) -> MemoryOut:
             created_by=memory.provenance.created_by,
             request_id=memory.provenance.request_id,
             source=memory.provenance.source,
+            review=memory.provenance.review,
         ),
     )
 
@@ -224,6 +226,8 @@ class PutPolicy(msgspec.Struct, forbid_unknown_fields=True):
     injection: ActionText = "quarantine"
     pii_types: Annotated[dict[str, ActionText], msgspec.Meta(max_length=64)] | None = None
     min_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
+    # Releasing as-is an item that holds a secret then needs two reviewers, neither the writer.
+    two_person_release: bool = False
 
 
 class PolicyOut(msgspec.Struct):
@@ -236,6 +240,7 @@ class PolicyOut(msgspec.Struct):
     min_score: float
     updated_at: datetime
     updated_by: str
+    two_person_release: bool
 
 
 class PolicyList(msgspec.Struct):
@@ -266,3 +271,100 @@ class AuditVerification(msgspec.Struct):
     ok: bool
     events: int
     first_bad_seq: int | None
+
+
+class PurgeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    scope: ScopeText | None = None
+    subject: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
+    tags_any: Annotated[list[Tag], msgspec.Meta(min_length=1, max_length=64)] | None = None
+    created_before: datetime | None = None
+    dry_run: bool = False
+
+
+class PurgeOut(msgspec.Struct):
+    matched: int
+    purged: int
+    receipt_id: str
+    counts: dict[str, int]
+    dry_run: bool
+    verified_at: datetime | None
+    physical: dict[str, Any]
+
+
+class ErasureOut(msgspec.Struct):
+    purged: dict[str, int]
+    receipt_id: str
+    verified_at: datetime | None
+    physical: dict[str, Any]
+
+
+class ReceiptOut(msgspec.Struct):
+    id: str
+    kind: str
+    created_at: datetime
+    actor: str
+    request_id: str | None
+    selector: dict[str, Any]
+    dry_run: bool
+    counts: dict[str, int]
+    memory_ids: list[str]
+    quarantine_ids: list[str]
+    verified_at: datetime | None
+    compacted_at: datetime | None
+    physical: dict[str, Any]
+
+
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class QuarantineFindingOut(msgspec.Struct):
+    kind: str
+    type: str
+    start: int
+    end: int
+
+
+class QuarantineItemOut(msgspec.Struct):
+    id: str
+    scope: str
+    status: str
+    reason: str
+    findings: list[QuarantineFindingOut]
+    preview: str | None
+    created_at: datetime
+    created_by: str
+    memory_id: str | None
+    subject: str | None
+    tags: list[str]
+    approvals: int
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None
+
+
+class QuarantinePage(msgspec.Struct):
+    items: list[QuarantineItemOut]
+    next_cursor: str | None
+
+
+class RevealRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Reason
+
+
+class RevealOut(msgspec.Struct):
+    content: str
+
+
+class ReleaseRequest(msgspec.Struct, forbid_unknown_fields=True):
+    mode: Literal["redacted", "as_is"]
+    reason: Reason
+
+
+class AwaitingOut(msgspec.Struct):
+    id: str
+    approvals: int
+    status: Literal["awaiting_second_review"] = "awaiting_second_review"
+
+
+class RejectRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Reason

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 
@@ -20,6 +21,19 @@ _QUERY_POLICY = Policy(secret=Action.ALLOW, injection=Action.ALLOW, pii=Action.P
 
 def org_of(scope: str) -> str:
     return scope.split("/", 1)[0]
+
+
+def _softened(policy: Policy) -> Policy:
+    def soft(action: Action) -> Action:
+        return Action.REDACT if action in {Action.QUARANTINE, Action.REJECT} else action
+
+    return replace(
+        policy,
+        secret=soft(policy.secret),
+        pii=soft(policy.pii),
+        injection=soft(policy.injection),
+        pii_types={k: soft(v) for k, v in policy.pii_types.items()},
+    )
 
 
 class ContentGate:
@@ -65,6 +79,15 @@ class ContentGate:
             # The type only: a classifier's message may quote the text it choked on.
             _log.warning("classification_failed", error_type=type(exc).__name__)
             return Decision(outcome=Action.QUARANTINE, content=None, findings=(), failed=True)
+
+    def decide_for_release(self, content: str, scope: str) -> Decision:
+        """A reviewer's "release redacted": the scope's policy, with every finding that would
+        hold or refuse the text redacted instead. Fails loudly: nothing unclassified passes."""
+        policy = _softened(self._policy_for(scope))
+        decision = self._pipeline.decide(content, policy, self._pseudonymize_in(org_of(scope)))
+        if not decision.storable:
+            raise ValueError("a softened policy still held the text back")
+        return decision
 
     def query_variants(self, query: str, orgs: list[str]) -> dict[str, str]:
         """The query as each org's memories would hold it: PII replaced by that org's pseudonyms.

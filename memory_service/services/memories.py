@@ -32,6 +32,7 @@ from memory_service.domain.scopes import ScopeFilter, ScopePattern, parse_scope
 from memory_service.errors import InvalidInput, NotFound, PolicyRejected, VersionConflict
 from memory_service.services import validation
 from memory_service.services.gate import ContentGate
+from memory_service.services.index_writer import IndexWriter, memory_from_version
 from memory_service.services.quarantine import QuarantineService
 from memory_service.services.validation import Limits
 
@@ -86,25 +87,6 @@ WriteOutcome = Stored | Held
 BatchOutcome = Stored | Held | Rejected
 
 
-def memory_from_version(version: VersionRecord) -> Memory:
-    """The live view of a memory whose latest history entry is ``version``."""
-    return Memory(
-        id=version.memory_id,
-        scope=version.scope,
-        content=version.content,
-        metadata=version.metadata,
-        tags=version.tags,
-        subject=version.subject,
-        created_at=version.created_at,
-        updated_at=version.changed_at,
-        expires_at=version.expires_at,
-        version=version.version,
-        classification=version.classification,
-        provenance=version.provenance,
-        deleted_at=version.changed_at if version.op == "delete" else None,
-    )
-
-
 class MemoryService:
     """Every path builds its store filter from the caller's grants (``scope_filter_for``)."""
 
@@ -114,6 +96,7 @@ class MemoryService:
         control: ControlStore,
         index: MemoryIndex,
         embedder: Embedder,
+        writer: IndexWriter,
         gate: ContentGate,
         quarantine: QuarantineService,
         clock: Callable[[], datetime],
@@ -128,6 +111,7 @@ class MemoryService:
         self._clock = clock
         self._limits = limits
         self._undo_window = undo_window
+        self._writer = writer
 
     # -- writes -------------------------------------------------------------------------
 
@@ -150,7 +134,12 @@ class MemoryService:
         to_store: list[VersionRecord] = []
         rejections: list[AuditEntry] = []
         for item, expires_at, decision in prepared:
-            provenance = Provenance(caller.principal.name, caller.request_id, item.source)
+            provenance = Provenance(
+                caller.principal.name,
+                caller.request_id,
+                item.source,
+                key_id=caller.principal.key_id,
+            )
             if decision.outcome is Action.REJECT:
                 outcomes.append(Rejected(findings=_classification(decision).findings))
                 rejections.append(
@@ -275,19 +264,12 @@ class MemoryService:
         expected: Sequence[int | None],
         audit: Sequence[AuditEntry],
     ) -> None:
-        """Write intent and audit (control store) first, then the index, then mark it indexed.
-
-        Embedding comes before the transaction so that a model failure stores nothing.
-        """
-        if not records:
-            return
-        vectors = self._embedder.embed([r.content for r in records])
-        self._control.append_versions(list(zip(records, expected, strict=True)), audit=audit)
-        self._index.upsert(
-            [(memory_from_version(r), v) for r, v in zip(records, vectors, strict=True)]
+        self._writer.commit(
+            records,
+            lambda: self._control.append_versions(
+                list(zip(records, expected, strict=True)), audit=audit
+            ),
         )
-        for record in records:
-            self._control.mark_indexed(record.memory_id, record.version)
 
     def revise(
         self, caller: Caller, memory_id: uuid.UUID, change: Revision, if_match: int | None
@@ -338,7 +320,9 @@ class MemoryService:
                     tags=tags,
                     subject=current.subject,
                     expires_at=expires_at,
-                    provenance=Provenance(caller.principal.name, caller.request_id, {}),
+                    provenance=Provenance(
+                        caller.principal.name, caller.request_id, {}, key_id=caller.principal.key_id
+                    ),
                     memory_id=current.memory_id,
                 )
             content, classification = decision.content or "", _classification(decision)
@@ -582,21 +566,6 @@ class MemoryService:
                 )
             ]
         )
-
-    # -- repair -------------------------------------------------------------------------
-
-    def reconcile(self, batch: int = 256) -> int:
-        """Bring the index up to every version the control store holds (crash repair)."""
-        repaired = 0
-        while pending := self._control.unindexed(batch):
-            vectors = self._embedder.embed([v.content for v in pending])
-            self._index.upsert(
-                [(memory_from_version(v), vec) for v, vec in zip(pending, vectors, strict=True)]
-            )
-            for version in pending:
-                self._control.mark_indexed(version.memory_id, version.version)
-            repaired += len(pending)
-        return repaired
 
 
 def _expired(version: VersionRecord, now: datetime) -> bool:

@@ -51,14 +51,21 @@ class PolicyService:
 
     def resolve(self, scope: str) -> Policy:
         """The policy for a write to ``scope``: the most specific match, else the defaults."""
+        record = self._governing(scope)
+        return DEFAULT if record is None else to_policy(record)
+
+    def two_person_release(self, scope: str) -> bool:
+        """Whether releasing a secret as-is in ``scope`` needs a second reviewer."""
+        record = self._governing(scope)
+        return record is not None and record.two_person_release
+
+    def _governing(self, scope: str) -> PolicyRecord | None:
         matching = [
             (specificity(pattern), record)
             for record in self._store.list_policies()
             if (pattern := ScopePattern.parse(record.scope)).matches(scope)
         ]
-        if not matching:
-            return DEFAULT
-        return to_policy(max(matching, key=lambda pair: pair[0])[1])
+        return max(matching, key=lambda pair: pair[0])[1] if matching else None
 
     def list_for(self, principal: Principal) -> list[PolicyRecord]:
         """Policies whose pattern lies inside the caller's ``policy:admin`` grants."""
@@ -75,6 +82,7 @@ class PolicyService:
         injection: str,
         pii_types: dict[str, str],
         min_score: float,
+        two_person_release: bool = False,
     ) -> PolicyRecord:
         """Create or replace the policy ``name``; the caller must administer its whole pattern."""
         principal = caller.principal
@@ -101,6 +109,7 @@ class PolicyService:
             min_score=min_score,
             updated_at=self._clock(),
             updated_by=principal.name,
+            two_person_release=two_person_release,
         )
         entry = audit_entry(
             caller,
@@ -137,6 +146,7 @@ def _policy_json(record: PolicyRecord) -> dict[str, object]:
         "injection": record.injection,
         "pii_types": record.pii_types,
         "min_score": str(record.min_score),
+        "two_person_release": record.two_person_release,
     }
 
 

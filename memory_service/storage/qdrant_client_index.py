@@ -227,6 +227,24 @@ class QdrantClientMemoryIndex:
     def flush(self) -> None:
         """Nothing to do: writes wait for the server, which owns its own durability."""
 
+    def vacuum(self) -> bool:
+        """Nothing to do here: the server's optimizers vacuum deleted points on their own."""
+        return False
+
+    def ids_page(self, after: UUID | None, limit: int) -> tuple[list[UUID], UUID | None]:
+        """Every point id, a page at a time, whatever its scope (reconcile only)."""
+        with _store_errors():
+            records, next_id = self._client.scroll(
+                self._collection,
+                limit=limit,
+                offset=None if after is None else str(after),
+                with_payload=False,
+                with_vectors=False,
+            )
+        return [point_uuid(r.id) for r in records], (
+            None if next_id is None else point_uuid(next_id)
+        )
+
     def close(self) -> None:
         self._client.close()
 

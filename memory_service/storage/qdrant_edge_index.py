@@ -44,11 +44,12 @@ if TYPE_CHECKING:
 class QdrantEdgeMemoryIndex:
     """:class:`~memory_service.domain.ports.MemoryIndex` on an in-process Qdrant Edge shard.
 
-    Writes go to the shard's write-ahead log before ``upsert``/``delete`` return, which makes
-    them survive the process being killed. The log is not fsynced per write, so an OS crash
-    or power loss can lose writes made since the last :meth:`flush`; pass
-    ``sync_writes=True`` to flush after every write (measured: 13 ms a write instead of
-    0.05 ms, as a flush msyncs the whole log and every segment).
+    The shard runs without its own write-ahead log: Edge's WAL kept every upserted text on
+    disk until about 64 MiB of later writes rolled it over (measured), so a purged memory
+    would have stayed readable in ``wal/``. Durability comes from the control store instead:
+    a write is durable in the shard only after :meth:`flush`, and the service marks a version
+    indexed only after a flush, so anything lost in a crash is replayed from the control store
+    at start-up. ``sync_writes=True`` flushes after every write.
 
     The shard synchronises concurrent readers and writers itself, so calls from a thread pool
     need no lock here; the one lock only makes :meth:`close` idempotent. Calls after close
@@ -65,6 +66,9 @@ class QdrantEdgeMemoryIndex:
         self._closed = False
         config = qe.EdgeConfig(
             vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
+            # Any deleted point makes optimize() vacuum its segment, so purged data leaves disk.
+            optimizers=qe.EdgeOptimizersConfig(deleted_threshold=0.0, vacuum_min_vector_number=0),
+            wal_enabled=False,
         )
         if path.exists() and any(path.iterdir()):
             # Passing the config makes the shard refuse a different dimension or distance.
@@ -190,6 +194,24 @@ class QdrantEdgeMemoryIndex:
     def optimize(self) -> bool:
         """Merge segments and build HNSW graphs; blocks, True if anything changed."""
         return self._open_shard().optimize()
+
+    def vacuum(self) -> bool:
+        """Rewrite segments holding deleted points, then flush, so that the old segment files
+        (with the deleted payloads and vectors) are removed from disk.
+
+        Holds the GIL throughout (measured: 0.2 s at 2k points, 0.7 s at 20k once indexed,
+        tens of seconds when the segment still needs its HNSW graph): run it from a job.
+        """
+        shard = self._open_shard()
+        changed = shard.optimize()
+        shard.flush()
+        return changed
+
+    def ids_page(self, after: UUID | None, limit: int) -> tuple[list[UUID], UUID | None]:
+        """Every point id, a page at a time, whatever its scope (reconcile only)."""
+        request = qe.ScrollRequest(offset=after, limit=limit, with_payload=False)
+        records, next_id = self._open_shard().scroll(request)
+        return [point_uuid(r.id) for r in records], None if next_id is None else point_uuid(next_id)
 
     def flush(self) -> None:
         self._open_shard().flush()

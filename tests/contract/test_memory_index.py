@@ -537,14 +537,17 @@ CHILD = textwrap.dedent(
             classification=Classification(), provenance=Provenance("k", "r"),
         )
         index.upsert([(m, [1.0] + [0.0] * 7)])
+        if n == 2:
+            index.flush()
     print("upserted", flush=True)
-    sys.stdin.read()  # wait to be killed: no flush, no close
+    sys.stdin.read()  # wait to be killed: the last two never flushed, nothing closed
     """
 )
 
 
 @pytest.mark.slow
-def test_edge_upsert_survives_sigkill(tmp_path: Path) -> None:
+def test_edge_flushed_upserts_survive_sigkill(tmp_path: Path) -> None:
+    """Durable once flushed; the service replays unflushed writes from the control store."""
     path = tmp_path / "shard"
     ids = [uuid4() for _ in range(5)]
     child = subprocess.Popen(
@@ -569,10 +572,52 @@ def test_edge_upsert_survives_sigkill(tmp_path: Path) -> None:
 
     reopened = QdrantEdgeMemoryIndex(path, DIM)
     try:
-        assert reopened.existing_ids(ids) == set(ids)
-        got = reopened.get(ids[-1], scopes("acme"), now=datetime.now(UTC))
+        assert set(ids[:3]) <= reopened.existing_ids(ids)
+        got = reopened.get(ids[2], scopes("acme"), now=datetime.now(UTC))
         assert got is not None
-        assert got.content == "written 4"
+        assert got.content == "written 2"
+    finally:
+        reopened.close()
+
+
+def _files_containing(root: Path, needle: bytes) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+def test_edge_vacuum_removes_deleted_text_from_every_file(tmp_path: Path) -> None:
+    path = tmp_path / "shard"
+    index = QdrantEdgeMemoryIndex(path, DIM)
+    now = datetime.now(UTC)
+    kept, gone = uuid4(), uuid4()
+    for memory_id, text in [(kept, "kept-okapi-5521"), (gone, "gone-narwhal-8813")]:
+        memory = Memory(
+            id=memory_id,
+            scope="acme",
+            content=text,
+            metadata={},
+            tags=(),
+            subject=text,
+            created_at=now,
+            updated_at=now,
+            expires_at=None,
+            version=1,
+            classification=Classification(),
+            provenance=Provenance("k", "r"),
+        )
+        index.upsert([(memory, vec(0.3))])
+    index.flush()
+    assert _files_containing(path, b"gone-narwhal-8813"), "the probe must see stored text"
+    index.delete([gone])
+    index.vacuum()
+    try:
+        assert _files_containing(path, b"gone-narwhal-8813") == []
+        assert _files_containing(path, b"kept-okapi-5521")
+    finally:
+        index.close()
+    reopened = QdrantEdgeMemoryIndex(path, DIM)
+    try:
+        assert reopened.existing_ids([kept, gone]) == {kept}
+        assert reopened.get(kept, scopes("acme"), now=now) is not None
     finally:
         reopened.close()
 
@@ -704,3 +749,22 @@ def test_client_creates_payload_indexes(monkeypatch: pytest.MonkeyPatch) -> None
         "created_ts": kinds.FLOAT,
         "deleted": kinds.BOOL,
     }
+
+
+def test_ids_page_walks_every_point_once_whatever_its_state(index: MemoryIndex) -> None:
+    """Reconcile's view: every point, in any scope, expired or deleted alike."""
+    stored = [memory(s) for s in ("acme", "acme/globex", "initech", "z")] + [
+        memory("acme", expires_at=NOW - timedelta(days=1)),
+        memory("acme", deleted_at=NOW),
+        memory("initech/x"),
+    ]
+    index.upsert([(m, vec(0.1 * n)) for n, m in enumerate(stored)])
+    seen: list[UUID] = []
+    after: UUID | None = None
+    while True:
+        page, after = index.ids_page(after, 3)
+        assert len(page) <= 3
+        seen.extend(page)
+        if after is None:
+            break
+    assert sorted(seen) == sorted(m.id for m in stored)

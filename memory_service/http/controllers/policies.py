@@ -30,6 +30,7 @@ def _out(record: PolicyRecord) -> schemas.PolicyOut:
         min_score=record.min_score,
         updated_at=record.updated_at,
         updated_by=record.updated_by,
+        two_person_release=record.two_person_release,
     )
 
 
@@ -70,6 +71,7 @@ class PolicyController(Controller):
                 injection=data.injection,
                 pii_types=dict(data.pii_types or {}),
                 min_score=data.min_score if data.min_score is not None else 0.0,
+                two_person_release=data.two_person_release,
             )
         )
         return _out(record)

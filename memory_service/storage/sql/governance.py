@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.engine import RowMapping
 
 from memory_service.domain.audit import AuditEntry
@@ -15,10 +18,17 @@ from memory_service.domain.models import (
     Provenance,
     QuarantineItem,
     Sealed,
+    VersionRecord,
 )
 from memory_service.domain.scopes import ScopeFilter
+from memory_service.errors import Conflict, InvalidInput
 from memory_service.storage.sql.schema import policies, quarantine
-from memory_service.storage.sql.store import SqlControlStore, scope_condition
+from memory_service.storage.sql.store import (
+    SqlControlStore,
+    check_version,
+    scope_condition,
+    write_version,
+)
 
 
 class SqlPolicyStore:
@@ -37,6 +47,7 @@ class SqlPolicyStore:
                 injection=row["injection"],
                 pii_types=dict(row["pii_types"]),
                 min_score=row["min_score"],
+                two_person_release=bool(row["two_person_release"]),
                 updated_at=row["updated_at"],
                 updated_by=row["updated_by"],
             )
@@ -51,6 +62,7 @@ class SqlPolicyStore:
             "injection": record.injection,
             "pii_types": record.pii_types,
             "min_score": record.min_score,
+            "two_person_release": record.two_person_release,
             "updated_at": record.updated_at,
             "updated_by": record.updated_by,
         }
@@ -104,6 +116,121 @@ class SqlQuarantineStore:
             row = conn.execute(query).mappings().one_or_none()
         return None if row is None else _item_from_row(row)
 
+    def list_quarantine(
+        self, scopes: ScopeFilter, status: str | None, *, limit: int, cursor: str | None
+    ) -> tuple[list[QuarantineItem], str | None]:
+        """Oldest first (the review queue's order), keyset-paged on (created_at, id)."""
+        if scopes.is_empty:
+            return [], None
+        query = select(quarantine).where(scope_condition(quarantine.c.scope, scopes))
+        if status is not None:
+            query = query.where(quarantine.c.status == status)
+        if cursor is not None:
+            query = query.where(_after(*_decode_cursor(cursor)))
+        query = query.order_by(quarantine.c.created_at, quarantine.c.id).limit(limit + 1)
+        with self._store.reading() as conn:
+            rows = conn.execute(query).mappings().all()
+        items = [_item_from_row(row) for row in rows[:limit]]
+        more = len(rows) > limit and items
+        return items, (_encode_cursor(items[-1]) if more else None)
+
+    def approve(self, item_id: UUID, approvals: Sequence[str], audit: Sequence[AuditEntry]) -> bool:
+        """Record a first reviewer's approval of an as-is release; False if no longer pending."""
+        with self._store.writing(audit) as conn:
+            result = conn.execute(
+                update(quarantine)
+                .where(quarantine.c.id == str(item_id), quarantine.c.status == "pending")
+                .values(approvals=list(approvals))
+            )
+        return result.rowcount == 1
+
+    def release(
+        self,
+        item_id: UUID,
+        change: tuple[VersionRecord, int | None],
+        *,
+        decided_by: str,
+        decided_at: datetime,
+        reason: str,
+        approvals: Sequence[str],
+        audit: Sequence[AuditEntry],
+    ) -> None:
+        """Mark the item released, destroy its sealed copy and store the memory version, all
+        in one transaction; :class:`Conflict` if someone decided it first."""
+        record, expected = change
+        check_version(record, expected)
+        with self._store.writing(audit) as conn:
+            decided = conn.execute(
+                update(quarantine)
+                .where(quarantine.c.id == str(item_id), quarantine.c.status == "pending")
+                .values(
+                    status="released",
+                    decided_by=decided_by,
+                    decided_at=decided_at,
+                    decision_reason=reason,
+                    approvals=list(approvals),
+                    memory_id=str(record.memory_id),
+                    # The text now lives in the memory; no second copy is kept.
+                    key_id=None,
+                    nonce=None,
+                    ciphertext=None,
+                )
+            )
+            if decided.rowcount != 1:
+                raise Conflict("the item is no longer pending")
+            write_version(conn, record, expected)
+
+    def reject(
+        self,
+        item_id: UUID,
+        *,
+        decided_by: str,
+        decided_at: datetime,
+        reason: str,
+        audit: Sequence[AuditEntry],
+    ) -> bool:
+        """Mark the item rejected and destroy its sealed content; False if not pending."""
+        with self._store.writing(audit) as conn:
+            result = conn.execute(
+                update(quarantine)
+                .where(quarantine.c.id == str(item_id), quarantine.c.status == "pending")
+                .values(
+                    status="rejected",
+                    decided_by=decided_by,
+                    decided_at=decided_at,
+                    decision_reason=reason,
+                    key_id=None,
+                    nonce=None,
+                    ciphertext=None,
+                )
+            )
+        return result.rowcount == 1
+
+
+def _after(created_at: datetime, item_id: str) -> ColumnElement[bool]:
+    return or_(
+        quarantine.c.created_at > created_at,
+        and_(quarantine.c.created_at == created_at, quarantine.c.id > item_id),
+    )
+
+
+def _encode_cursor(item: QuarantineItem) -> str:
+    raw = f"q|{item.created_at.isoformat()}|{item.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        tag, created, item_id = raw.split("|")
+        when = datetime.fromisoformat(created)
+        UUID(item_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("cursor is not valid") from None
+    if tag != "q" or when.tzinfo is None:
+        raise InvalidInput("cursor is not valid")
+    return when, item_id
+
 
 def _item_from_row(row: RowMapping) -> QuarantineItem:
     findings: Sequence[dict[str, object]] = row["findings"]
@@ -138,4 +265,5 @@ def _item_from_row(row: RowMapping) -> QuarantineItem:
         decided_by=row["decided_by"],
         decided_at=row["decided_at"],
         decision_reason=row["decision_reason"],
+        approvals=tuple(row["approvals"] or ()),
     )

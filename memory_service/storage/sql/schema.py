@@ -293,6 +293,49 @@ receipts = Table(
     Column("memory_ids", json_type(), nullable=False),
     Column("quarantine_ids", json_type(), nullable=False),
     Column("verified_at", UtcDateTime(), nullable=True),
+    # When the vector store's files were rewritten without the purged points (null: pending).
+    Column("compacted_at", UtcDateTime(), nullable=True),
     Column("physical", json_type(), nullable=False),
     Index("ix_receipts_created_at", "created_at"),
+)
+
+# Retention policies: how long things under a scope pattern are kept. max_age_seconds NULL means
+# "no limit here", so a specific pattern can exempt a subtree from a broader policy.
+retention_policies = Table(
+    "retention_policies",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("scope", String(520), nullable=False),
+    Column("max_age_seconds", BigInteger, nullable=True),
+    Column("applies_to", String(16), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", Text, nullable=False),
+    CheckConstraint("applies_to IN ('memories', 'quarantine', 'deleted')", name="applies_to_known"),
+)
+
+# One row per run of a scheduled job. "skipped" is never stored: only the lease holder runs.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("job", String(64), nullable=False),
+    Column("holder", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("counts", json_type(), nullable=False),
+    Column("error", Text, nullable=True),
+    CheckConstraint("status IN ('running', 'ok', 'failed')", name="status_known"),
+    Index("ix_job_runs_job_started_at", "job", "started_at"),
+)
+
+# Named leases, so that one worker at a time runs each job; taken and renewed by single
+# conditional statements, since several processes race for them.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("acquired_at", UtcDateTime(), nullable=False),
 )

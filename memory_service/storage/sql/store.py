@@ -322,11 +322,11 @@ class SqlControlStore:
     ) -> None:
         """Every change and its audit events in one transaction: all of them or none."""
         for record, expected_version in changes:
-            _check_version(record, expected_version)
+            check_version(record, expected_version)
         try:
             with self._write(audit) as conn:
                 for record, expected_version in changes:
-                    _write_version(conn, record, expected_version)
+                    write_version(conn, record, expected_version)
         except IntegrityError as exc:
             if any(expected is not None for _, expected in changes):
                 raise
@@ -382,6 +382,32 @@ class SqlControlStore:
                 )
                 .values(indexed_version=version)
             )
+
+    def mark_indexed_many(self, versions: Sequence[tuple[UUID, int]]) -> None:
+        """:meth:`mark_indexed` for many heads in one transaction (one fsync, not many)."""
+        if not versions:
+            return
+        with self._write() as conn:
+            for memory_id, version in versions:
+                conn.execute(
+                    update(memories)
+                    .where(
+                        memories.c.id == str(memory_id),
+                        memories.c.indexed_version < version,
+                        memories.c.version >= version,
+                    )
+                    .values(indexed_version=version)
+                )
+
+    def known_memory_ids(self, ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``ids`` have a head row, in any scope (reconcile only)."""
+        if not ids:
+            return set()
+        with self._read() as conn:
+            rows = conn.execute(
+                select(memories.c.id).where(memories.c.id.in_([str(i) for i in ids]))
+            ).scalars()
+            return {UUID(r) for r in rows}
 
     def scope_roots(self) -> list[str]:
         with self._read() as conn:
@@ -450,7 +476,7 @@ class SqlControlStore:
             conn.execute(statement)
 
 
-def _check_version(record: VersionRecord, expected_version: int | None) -> None:
+def check_version(record: VersionRecord, expected_version: int | None) -> None:
     if record.op not in _OPS:
         raise ValueError(f"unknown op {record.op!r}")
     if record.version < 1:
@@ -459,7 +485,7 @@ def _check_version(record: VersionRecord, expected_version: int | None) -> None:
         raise ValueError("the new version must follow the expected one")
 
 
-def _write_version(conn: Connection, record: VersionRecord, expected_version: int | None) -> None:
+def write_version(conn: Connection, record: VersionRecord, expected_version: int | None) -> None:
     head_values: dict[str, Any] = {
         "scope": record.scope,
         "subject": record.subject,

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("memory_ids", json_type(), nullable=False),
         sa.Column("quarantine_ids", json_type(), nullable=False),
         sa.Column("verified_at", UtcDateTime(), nullable=True),
+        sa.Column("compacted_at", UtcDateTime(), nullable=True),
         sa.Column("physical", json_type(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_receipts")),
     )

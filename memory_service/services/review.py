@@ -1,0 +1,374 @@
+"""Quarantine review: list and show masked, reveal with a reason, release or reject.
+
+Every decision is recorded in the audit trail in the same transaction as the decision itself.
+A reviewer sees *that* an item holds an AWS key and where, never the key: previews mask every
+finding; only ``quarantine:reveal`` opens the raw text, and only with a reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from memory_service.domain.access import require, scope_filter_for
+from memory_service.domain.audit import audit_entry
+from memory_service.domain.grants import Caller, Permission
+from memory_service.domain.models import (
+    Classification,
+    FindingSummary,
+    HeldFinding,
+    Memory,
+    QuarantineItem,
+    VersionRecord,
+)
+from memory_service.domain.ports import ControlStore, QuarantineStore, Sealer
+from memory_service.domain.scopes import ScopeFilter, ScopePattern, parse_scope
+from memory_service.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ScopeDenied,
+    StoreUnavailable,
+)
+from memory_service.services.gate import ContentGate
+from memory_service.services.index_writer import IndexWriter, memory_from_version
+from memory_service.services.quarantine import sealing_aad
+
+PREVIEW_CHARS = 4000
+MAX_REASON_CHARS = 1000
+Status = Literal["pending", "released", "rejected"]
+ReleaseMode = Literal["redacted", "as_is"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewView:
+    item: QuarantineItem
+    preview: str | None  # None once the content is gone (rejected or released)
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitingSecondReview:
+    """A two-person release has its first approval; another reviewer must confirm."""
+
+    item_id: uuid.UUID
+    approvals: int
+
+
+def mask(text: str, findings: Sequence[HeldFinding]) -> str:
+    """``text`` with every finding replaced by ``[kind:type]``; overlapping spans merge."""
+    spans = sorted((f.start, f.end, f"[{f.kind}:{f.type}]") for f in findings if f.end > f.start)
+    out: list[str] = []
+    cursor = 0
+    for start, end, label in spans:
+        if end <= cursor:
+            continue
+        if start < cursor:
+            start = cursor  # noqa: PLW2901 - clipped to what is not masked yet
+        else:
+            out.append(text[cursor:start])
+        out.append(label)
+        cursor = end
+    out.append(text[cursor:])
+    masked = "".join(out)
+    return masked if len(masked) <= PREVIEW_CHARS else masked[:PREVIEW_CHARS] + "…"
+
+
+def _reason(reason: str) -> str:
+    cleaned = reason.strip()
+    if not cleaned or len(cleaned) > MAX_REASON_CHARS:
+        raise InvalidInput(f"reason must be 1..{MAX_REASON_CHARS} characters")
+    return cleaned
+
+
+class ReviewService:
+    def __init__(
+        self,
+        *,
+        store: QuarantineStore,
+        control: ControlStore,
+        sealer: Sealer,
+        gate: ContentGate,
+        writer: IndexWriter,
+        two_person_release: Callable[[str], bool],
+        clock: Callable[[], datetime],
+        scrub: Callable[[], object],
+    ) -> None:
+        self._store = store
+        self._control = control
+        self._sealer = sealer
+        self._gate = gate
+        self._writer = writer
+        self._two_person_release = two_person_release
+        self._clock = clock
+        self._scrub = scrub
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def list_items(
+        self,
+        caller: Caller,
+        *,
+        scope: str | None,
+        status: Status | None,
+        limit: int,
+        cursor: str | None,
+    ) -> tuple[list[ReviewView], str | None]:
+        requested = [parse_scope(scope)] if scope else None
+        scopes = scope_filter_for(caller.principal, Permission.QUARANTINE_REVIEW, requested)
+        if scopes.is_empty:
+            raise ScopeDenied(Permission.QUARANTINE_REVIEW.value)
+        items, next_cursor = self._store.list_quarantine(scopes, status, limit=limit, cursor=cursor)
+        self._control.record_audit(
+            [
+                audit_entry(
+                    caller,
+                    "quarantine.list",
+                    scope=scope,
+                    details={"quarantine_ids": [str(i.id) for i in items]},
+                )
+            ]
+        )
+        return [self._view(i) for i in items], next_cursor
+
+    def show(self, caller: Caller, item_id: uuid.UUID) -> ReviewView:
+        item = self._item(caller, item_id, Permission.QUARANTINE_REVIEW)
+        self._control.record_audit(
+            [
+                audit_entry(
+                    caller,
+                    "quarantine.show",
+                    scope=item.scope,
+                    details={"quarantine_id": str(item.id)},
+                )
+            ]
+        )
+        return self._view(item)
+
+    def reveal(self, caller: Caller, item_id: uuid.UUID, reason: str) -> str:
+        """The raw text, for ``quarantine:reveal`` only; recorded (with the reason) before it
+        is returned, so an unaudited reveal cannot happen."""
+        why = _reason(reason)
+        item = self._item(caller, item_id, Permission.QUARANTINE_REVEAL)
+        raw = self._open(item)
+        self._control.record_audit(
+            [
+                audit_entry(
+                    caller,
+                    "quarantine.reveal",
+                    scope=item.scope,
+                    details={"quarantine_id": str(item.id), "reason": why},
+                )
+            ]
+        )
+        return raw
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def release(
+        self, caller: Caller, item_id: uuid.UUID, mode: ReleaseMode, reason: str
+    ) -> Memory | AwaitingSecondReview:
+        why = _reason(reason)
+        item = self._pending(caller, item_id)
+        raw = self._open(item)
+        approvals = (*item.approvals, caller.principal.key_id)
+        if mode == "as_is" and self._needs_two(item):
+            if self._is_writer(caller, item):
+                raise ScopeDenied("the writer cannot approve their own held write")
+            if caller.principal.key_id in item.approvals:
+                raise Conflict("a second, different reviewer must approve this release")
+            if not item.approvals:
+                entry = audit_entry(
+                    caller,
+                    "quarantine.approve",
+                    scope=item.scope,
+                    decision={"mode": mode},
+                    details={"quarantine_id": str(item.id), "reason": why},
+                )
+                if not self._store.approve(item.id, approvals, [entry]):
+                    raise Conflict("the item is no longer pending")
+                return AwaitingSecondReview(item.id, len(approvals))
+        content, classification = self._released_content(item, raw, mode)
+        record = self._release_version(
+            caller,
+            item=item,
+            content=content,
+            classification=classification,
+            mode=mode,
+            reason=why,
+            approvals=approvals,
+        )
+        expected = None if record.version == 1 else record.version - 1
+        entry = audit_entry(
+            caller,
+            "quarantine.release",
+            scope=item.scope,
+            memory_ids=[record.memory_id],
+            decision={
+                "mode": mode,
+                "findings": [f.to_json() for f in classification.findings],
+            },
+            details={
+                "quarantine_id": str(item.id),
+                "reason": why,
+                "approved_by": list(approvals),
+            },
+        )
+        self._writer.commit(
+            [record],
+            lambda: self._store.release(
+                item.id,
+                (record, expected),
+                decided_by=caller.principal.name,
+                decided_at=record.changed_at,
+                reason=why,
+                approvals=approvals,
+                audit=[entry],
+            ),
+        )
+        return memory_from_version(record)
+
+    def reject(self, caller: Caller, item_id: uuid.UUID, reason: str) -> QuarantineItem:
+        """Reject and destroy the sealed content (overwritten in place on SQLite)."""
+        why = _reason(reason)
+        item = self._pending(caller, item_id)
+        now = self._clock()
+        entry = audit_entry(
+            caller,
+            "quarantine.reject",
+            scope=item.scope,
+            details={"quarantine_id": str(item.id), "reason": why},
+        )
+        if not self._store.reject(
+            item.id, decided_by=caller.principal.name, decided_at=now, reason=why, audit=[entry]
+        ):
+            raise Conflict("the item is no longer pending")
+        self._scrub()
+        return replace(
+            item,
+            status="rejected",
+            sealed=None,
+            decided_by=caller.principal.name,
+            decided_at=now,
+            decision_reason=why,
+        )
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _item(self, caller: Caller, item_id: uuid.UUID, permission: Permission) -> QuarantineItem:
+        scopes = scope_filter_for(caller.principal, permission)
+        item = self._store.quarantine_item(item_id, scopes)
+        if item is None:
+            if permission is Permission.QUARANTINE_REVEAL and self._store.quarantine_item(
+                item_id, scope_filter_for(caller.principal, Permission.QUARANTINE_REVIEW)
+            ):
+                # A reviewer may know the item exists; only revealing is refused.
+                raise ScopeDenied(Permission.QUARANTINE_REVEAL.value)
+            raise NotFound
+        return item
+
+    def _pending(self, caller: Caller, item_id: uuid.UUID) -> QuarantineItem:
+        item = self._item(caller, item_id, Permission.QUARANTINE_REVIEW)
+        if item.status != "pending":
+            raise Conflict(f"the item is already {item.status}")
+        return item
+
+    def _open(self, item: QuarantineItem) -> str:
+        if item.sealed is None:
+            raise Conflict("the item's content has been destroyed")
+        return self._sealer.open(item.sealed, sealing_aad(item.id, item.scope))
+
+    def _view(self, item: QuarantineItem) -> ReviewView:
+        preview = None if item.sealed is None else mask(self._open(item), item.findings)
+        return ReviewView(item=item, preview=preview)
+
+    def _needs_two(self, item: QuarantineItem) -> bool:
+        holds_secret = any(f.kind == "secret" for f in item.findings)
+        return holds_secret and self._two_person_release(item.scope)
+
+    @staticmethod
+    def _is_writer(caller: Caller, item: QuarantineItem) -> bool:
+        writer_key = item.provenance.key_id
+        if writer_key is not None:
+            return writer_key == caller.principal.key_id
+        return item.provenance.created_by == caller.principal.name
+
+    def _released_content(
+        self, item: QuarantineItem, raw: str, mode: ReleaseMode
+    ) -> tuple[str, Classification]:
+        if mode == "as_is":
+            # The reviewer's explicit decision: the text as written, every finding allowed.
+            findings = tuple(FindingSummary(f.kind, f.type, "allow") for f in item.findings)
+            return raw, Classification(action="clean", findings=findings)
+        try:
+            decision = self._gate.decide_for_release(raw, item.scope)
+        except Exception as exc:
+            raise StoreUnavailable("the classifiers failed; nothing was released") from exc
+        findings = tuple(
+            FindingSummary(d.finding.kind.value, d.finding.type, d.action.value)
+            for d in decision.findings
+        )
+        action: Literal["clean", "redacted"] = "redacted" if decision.altered else "clean"
+        return decision.content or "", Classification(action=action, findings=findings)
+
+    def _release_version(
+        self,
+        caller: Caller,
+        *,
+        item: QuarantineItem,
+        content: str,
+        classification: Classification,
+        mode: ReleaseMode,
+        reason: str,
+        approvals: tuple[str, ...],
+    ) -> VersionRecord:
+        now = self._clock()
+        provenance = replace(
+            item.provenance,
+            review={
+                "quarantine_id": str(item.id),
+                "mode": mode,
+                "reason": reason,
+                "reviewed_by": caller.principal.name,
+                "approvals": list(approvals),
+            },
+        )
+        if item.memory_id is None:
+            return VersionRecord(
+                memory_id=uuid.uuid4(),
+                version=1,
+                scope=item.scope,
+                content=content,
+                metadata=item.metadata,
+                tags=item.tags,
+                subject=item.subject,
+                expires_at=item.expires_at,
+                classification=classification,
+                provenance=provenance,
+                op="create",
+                changed_by=caller.principal.name,
+                changed_at=now,
+                created_at=now,
+            )
+        # A held update applies to the memory as it is now, in the item's own scope (which the
+        # reviewer holds quarantine:review on, or the item would not have been found).
+        require(caller.principal, Permission.QUARANTINE_REVIEW, item.scope)
+        in_scope = ScopeFilter((ScopePattern(base=item.scope, subtree=False),))
+        current = self._control.head(item.memory_id, in_scope)
+        if current is None or current.op == "delete":
+            raise Conflict("the memory this update was for no longer exists")
+        return replace(
+            current,
+            version=current.version + 1,
+            content=content,
+            metadata=item.metadata,
+            tags=item.tags,
+            expires_at=item.expires_at,
+            classification=classification,
+            provenance=provenance,
+            op="update",
+            changed_by=caller.principal.name,
+            changed_at=now,
+        )

@@ -35,23 +35,28 @@ from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
 from memory_service.http.auth import KEY_SERVICE_STATE, KeyAuthMiddleware
 from memory_service.http.controllers.audit import AuditController
 from memory_service.http.controllers.health import READINESS_STATE, HealthController
+from memory_service.http.controllers.jobs import JobController
 from memory_service.http.controllers.keys import KeyController
 from memory_service.http.controllers.memories import MemoryController
 from memory_service.http.controllers.policies import PolicyController
 from memory_service.http.controllers.purge import PurgeController
 from memory_service.http.controllers.quarantine import QuarantineController
+from memory_service.http.controllers.retention import RetentionPolicyController
 from memory_service.http.problems import EXCEPTION_HANDLERS
 from memory_service.http.requests import request_id_middleware
+from memory_service.maintenance import build_jobs, build_scheduler, schedules_from
 from memory_service.services.audit import AuditService
 from memory_service.services.compaction import Compactor
 from memory_service.services.erasure import ErasureService
 from memory_service.services.gate import ContentGate
 from memory_service.services.idempotency import IdempotencyService
 from memory_service.services.index_writer import IndexWriter
+from memory_service.services.jobs import JobService
 from memory_service.services.keys import KeyService
 from memory_service.services.memories import MemoryService
 from memory_service.services.policies import PolicyService
 from memory_service.services.quarantine import QuarantineService
+from memory_service.services.retention import RetentionPolicies, ServiceRetentionStore
 from memory_service.services.review import ReviewService
 from memory_service.services.validation import Limits
 from memory_service.settings import Settings
@@ -59,8 +64,15 @@ from memory_service.storage.qdrant_client_index import QdrantClientMemoryIndex
 from memory_service.storage.qdrant_edge_index import QdrantEdgeMemoryIndex
 from memory_service.storage.sql.erasure import SqlErasureStore
 from memory_service.storage.sql.governance import SqlPolicyStore, SqlQuarantineStore
+from memory_service.storage.sql.retention_records import (
+    SqlLeaseStore,
+    SqlRetentionCandidates,
+    SqlRetentionPolicies,
+    SqlRunLog,
+)
 from memory_service.storage.sql.store import SqlControlStore, sqlite_url_for
 from memory_service.ticker import Ticker, Trigger
+from retention.scheduler import RetentionScheduler
 
 _log = structlog.get_logger("memory_service")
 
@@ -85,6 +97,9 @@ class Runtime:
     audit: AuditService
     erasure: ErasureService
     review: ReviewService
+    retention_policies: RetentionPolicies
+    scheduler: RetentionScheduler
+    jobs: JobService
     index_writer: IndexWriter
     compactor: Compactor
     tickers: list[Ticker | Trigger] = field(default_factory=list)
@@ -94,6 +109,7 @@ class Runtime:
         self.index.existing_ids([uuid.UUID(int=0)])
 
     def close(self) -> None:
+        self.scheduler.shutdown(wait=True)
         for ticker in self.tickers:
             ticker.stop()
         try:
@@ -193,6 +209,7 @@ def build_runtime(
         max_metadata_depth=settings.max_metadata_depth,
     )
     policies = PolicyService(SqlPolicyStore(control), utc_now)
+    retention_policies = RetentionPolicies(SqlRetentionPolicies(control, clock=utc_now), utc_now)
     gate = ContentGate(
         pipeline or build_pipeline(settings),
         policies.resolve,
@@ -213,12 +230,38 @@ def build_runtime(
         clock=utc_now,
         limits=limits,
         undo_window=timedelta(seconds=settings.undo_window_seconds),
+        retention_cutoff=retention_policies.cutoff,
     )
     keys = KeyService(control, utc_now)
     erasure_store = SqlErasureStore(control)
     compactor = Compactor(index, erasure_store, utc_now)
     compaction = Trigger("compaction", compactor.run)
     audit_key = build_audit_key(settings)
+    runs = SqlRunLog(control)
+    jobs = build_jobs(
+        schedules=schedules_from(settings.job_schedules),
+        retention_store=ServiceRetentionStore(
+            policies=retention_policies,
+            candidates=SqlRetentionCandidates(control),
+            erasure=erasure_store,
+            index=index,
+            clock=utc_now,
+            request_compaction=compaction.fire,
+        ),
+        writer=writer,
+        compactor=compactor,
+        trail=control.audit_trail(),
+        control=control,
+        undo_window=timedelta(seconds=settings.undo_window_seconds),
+        audit_retention=timedelta(days=settings.audit_retention_days),
+    )
+    scheduler = build_scheduler(
+        jobs,
+        leases=SqlLeaseStore(control),
+        runs=runs,
+        clock=utc_now,
+        lease_ttl=timedelta(seconds=settings.job_lease_seconds),
+    )
     runtime = Runtime(
         settings=settings,
         control=control,
@@ -255,6 +298,9 @@ def build_runtime(
             scrub=erasure_store.scrub_files,
         ),
         tickers=[compaction],
+        retention_policies=retention_policies,
+        scheduler=scheduler,
+        jobs=JobService(scheduler, runs),
     )
     repaired = writer.reconcile()
     orphans = writer.remove_orphans()
@@ -262,6 +308,8 @@ def build_runtime(
         _log.info("reconciled_index", memories=repaired, orphans=orphans)
     _bootstrap_admin(runtime)
     compaction.start()
+    if settings.scheduler_enabled:
+        scheduler.start()
     runtime.tickers.append(
         Ticker("index-sync", settings.index_sync_seconds, writer.sync_index).start()
     )
@@ -345,6 +393,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             AuditController,
             PurgeController,
             QuarantineController,
+            RetentionPolicyController,
+            JobController,
             PrometheusController,
         ],
         lifespan=[lifespan],
@@ -356,6 +406,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             "audit": provide("audit"),
             "erasure": provide("erasure"),
             "review": provide("review"),
+            "retention_policies": provide("retention_policies"),
+            "jobs": provide("jobs"),
         },
         middleware=[
             request_id_middleware,

@@ -29,6 +29,36 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(_args: argparse.Namespace) -> int:
+    """The scheduler alone, for scaled-out deployments (API replicas set
+    MEMORY_SCHEDULER_ENABLED=false). Stops on SIGTERM or SIGINT."""
+    import signal  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    from memory_service.app import build_runtime, configure_logging  # noqa: PLC0415
+    from memory_service.settings import Settings  # noqa: PLC0415
+
+    settings = Settings(scheduler_enabled=True)
+    configure_logging(settings.log_level)
+    if not (settings.database_url or "").startswith(("postgresql", "postgres")):
+        # The embedded default keeps its vector store in-process: only the server may open it.
+        sys.stderr.write(
+            "worker needs the scale-out stores: set MEMORY_DATABASE_URL=postgresql://...\n"
+        )
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    runtime = build_runtime(settings)
+    sys.stderr.write(f"worker started: {', '.join(runtime.scheduler.jobs)}\n")
+    sys.stderr.flush()
+    try:
+        stop.wait()
+    finally:
+        runtime.close()
+    return 0
+
+
 def _audit_verify(_args: argparse.Namespace) -> int:
     """Straight from the control store (not through the server), with the audit key."""
     from memory_service.app import build_control_store  # noqa: PLC0415
@@ -64,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="overrides MEMORY_HOST")
     serve.add_argument("--port", type=int, default=None, help="overrides MEMORY_PORT")
     serve.set_defaults(func=_serve)
+
+    worker = commands.add_parser(
+        "worker", help="run the scheduled jobs only (scale-out: PostgreSQL + Qdrant server)"
+    )
+    worker.set_defaults(func=_worker)
 
     audit = commands.add_parser("audit", help="the audit trail, read from the control store")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     # replays anything newer after a crash).
     index_sync_seconds: float = Field(default=1.0, gt=0)
 
+    # Scheduled jobs (retention, reconcile, compact, audit trim). Every replica may run the
+    # scheduler; a lease in the control store lets one act per job. Scaled out, turn it off on
+    # the API replicas and run `memory-service worker` instead.
+    scheduler_enabled: bool = True
+    # {"job": "every 60s" | "cron m h dom mon dow"}, as JSON; see maintenance.DEFAULT_SCHEDULES.
+    job_schedules: dict[str, str] = Field(default_factory=dict)
+    job_lease_seconds: int = Field(default=300, ge=5)
+    # The audit trail outlives the data it describes; events older than this are trimmed.
+    audit_retention_days: int = Field(default=400, ge=1)
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "control.sqlite3"

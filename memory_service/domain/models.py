@@ -235,7 +235,7 @@ class Receipt:
     """
 
     id: UUID
-    kind: Literal["purge", "erasure"]
+    kind: Literal["purge", "erasure", "retention"]
     created_at: datetime
     actor: str
     actor_id: str | None

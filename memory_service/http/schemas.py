@@ -368,3 +368,47 @@ class AwaitingOut(msgspec.Struct):
 
 class RejectRequest(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason
+
+
+class PutRetentionPolicy(msgspec.Struct, forbid_unknown_fields=True):
+    scope: ScopeText
+    applies_to: Literal["memories", "quarantine", "deleted"]
+    # None: no limit here (exempts a subtree from a broader policy).
+    max_age_seconds: Annotated[int, msgspec.Meta(ge=1, le=100 * 365 * 24 * 3600)] | None = None
+
+
+class RetentionPolicyOut(msgspec.Struct):
+    name: str
+    scope: str
+    applies_to: str
+    max_age_seconds: int | None
+
+
+class RetentionPolicyList(msgspec.Struct):
+    items: list[RetentionPolicyOut]
+
+
+class JobRunOut(msgspec.Struct):
+    id: str
+    job: str
+    holder: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    counts: dict[str, int]
+    error: str | None
+
+
+class JobOut(msgspec.Struct):
+    name: str
+    schedule: str
+    next_run: datetime | None
+    last_run: JobRunOut | None
+
+
+class JobList(msgspec.Struct):
+    items: list[JobOut]
+
+
+class JobRunList(msgspec.Struct):
+    items: list[JobRunOut]

@@ -102,6 +102,7 @@ class MemoryService:
         clock: Callable[[], datetime],
         limits: Limits,
         undo_window: timedelta,
+        retention_cutoff: Callable[[str, datetime], datetime | None] = lambda _s, _n: None,
     ) -> None:
         self._control = control
         self._index = index
@@ -112,6 +113,7 @@ class MemoryService:
         self._limits = limits
         self._undo_window = undo_window
         self._writer = writer
+        self._retention_cutoff = retention_cutoff
 
     # -- writes -------------------------------------------------------------------------
 
@@ -383,7 +385,12 @@ class MemoryService:
         readable = scope_filter_for(caller.principal, Permission.MEMORY_READ)
         current = self._control.head(memory_id, readable)
         now = self._clock()
-        if current is None or _expired(current, now) or self._past_undo(current, now):
+        if (
+            current is None
+            or _expired(current, now)
+            or self._past_undo(current, now)
+            or self._past_retention(current.scope, current.created_at, now)
+        ):
             raise NotFound
         require(caller.principal, Permission.MEMORY_WRITE, current.scope)
         source = current
@@ -422,6 +429,11 @@ class MemoryService:
         )
         return memory_from_version(record)
 
+    def _past_retention(self, scope: str, created_at: datetime, now: datetime) -> bool:
+        """Past its scope's retention policy: invisible at once, before any job purges it."""
+        cutoff = self._retention_cutoff(scope, now)
+        return cutoff is not None and created_at <= cutoff
+
     def _past_undo(self, version: VersionRecord, now: datetime) -> bool:
         return version.op == "delete" and version.changed_at + self._undo_window <= now
 
@@ -431,7 +443,13 @@ class MemoryService:
         """The current, not deleted, not expired version; 404 outside the readable scopes."""
         readable = scope_filter_for(caller.principal, Permission.MEMORY_READ)
         current = self._control.head(memory_id, readable)
-        if current is None or current.op == "delete" or _expired(current, self._clock()):
+        now = self._clock()
+        if (
+            current is None
+            or current.op == "delete"
+            or _expired(current, now)
+            or self._past_retention(current.scope, current.created_at, now)
+        ):
             raise NotFound
         require(caller.principal, permission, current.scope)
         return current
@@ -440,8 +458,9 @@ class MemoryService:
 
     def get(self, caller: Caller, memory_id: uuid.UUID) -> Memory:
         readable = scope_filter_for(caller.principal, Permission.MEMORY_READ)
-        memory = self._index.get(memory_id, readable, now=self._clock())
-        if memory is None:
+        now = self._clock()
+        memory = self._index.get(memory_id, readable, now=now)
+        if memory is None or self._past_retention(memory.scope, memory.created_at, now):
             raise NotFound
         # Recorded before the memory leaves: a read that cannot be audited is not served.
         self._audit_read(caller, "memory.get", [memory], scope=memory.scope)
@@ -460,9 +479,9 @@ class MemoryService:
         requested = [parse_scope(scope)] if scope else None
         scopes = scope_filter_for(caller.principal, Permission.MEMORY_READ, requested)
         query = IndexQuery(tags_any=(tag,) if tag else (), subject=subject)
-        page, next_cursor = self._index.scroll(
-            scopes, query, limit=limit, cursor=cursor, now=self._clock()
-        )
+        now = self._clock()
+        page, next_cursor = self._index.scroll(scopes, query, limit=limit, cursor=cursor, now=now)
+        page = [m for m in page if not self._past_retention(m.scope, m.created_at, now)]
         self._audit_read(caller, "memory.list", page, scope=requested[0] if requested else None)
         return page, next_cursor
 
@@ -484,6 +503,10 @@ class MemoryService:
         if scope_filter.is_empty:
             return []
         hits = self._search(query, scope_filter, filters, limit=limit, min_score=min_score)
+        now = self._clock()
+        hits = [
+            h for h in hits if not self._past_retention(h.memory.scope, h.memory.created_at, now)
+        ]
         self._audit_read(
             caller,
             "memory.search",
@@ -531,7 +554,13 @@ class MemoryService:
     def history(self, caller: Caller, memory_id: uuid.UUID) -> list[VersionRecord]:
         readable = scope_filter_for(caller.principal, Permission.MEMORY_READ)
         versions = self._control.history(memory_id, readable)
-        if not versions or self._past_undo(versions[-1], self._clock()):
+        now = self._clock()
+        head = versions[-1] if versions else None
+        if (
+            head is None
+            or self._past_undo(head, now)
+            or self._past_retention(head.scope, head.created_at, now)
+        ):
             raise NotFound
         self._control.record_audit(
             [

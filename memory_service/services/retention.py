@@ -172,11 +172,14 @@ class ServiceRetentionStore:
     def purge_memories(self, ids: Sequence[UUID]) -> int:
         if not ids:
             return 0
-        memory_ids = [str(i) for i in ids]
-        counts, receipt_id = self._erase(memory_ids, [])
+        # Index first: if the run dies between the stores, the control store still lists the
+        # memories, so the next run selects and finishes them (deleting a missing point is a
+        # no-op). The other order would leave index points no run would ever select again.
         for start in range(0, len(ids), _INDEX_BATCH):
             self._index.delete(list(ids[start : start + _INDEX_BATCH]))
         self._index.flush()
+        memory_ids = [str(i) for i in ids]
+        counts, receipt_id = self._erase(memory_ids, [])
         if not self.memories_remaining(ids):
             self._verified(receipt_id, vector_store="points deleted; vacuum by the compact job")
         self._request_compaction()

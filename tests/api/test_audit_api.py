@@ -214,3 +214,23 @@ def test_bad_audit_queries_are_4xx(client: TestClient[Any]) -> None:
         response = client.get("/v1/audit", params=params, headers=ADMIN)
         assert response.status_code in {400, 422}, params
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_without_an_audit_trail_nothing_happens(client: TestClient[Any], runtime: Runtime) -> None:
+    """Fail closed: a write that cannot be audited is not stored, a read is not served."""
+    from sqlalchemy import delete, func  # noqa: PLC0415
+
+    from memory_service.storage.sql.schema import audit_chain, memories  # noqa: PLC0415
+
+    agent = auth(make_key(client, "agent", ("acme/**", RW)))
+    kept = client.post("/v1/memories", json={"content": "before", "scope": "acme"}, headers=agent)
+    memory_id = kept.json()["memory"]["id"]
+    with runtime_engine(runtime).begin() as conn:
+        conn.execute(delete(audit_chain))
+    refused = client.post("/v1/memories", json={"content": "after", "scope": "acme"}, headers=agent)
+    assert refused.status_code == 503
+    assert client.get(f"/v1/memories/{memory_id}", headers=agent).status_code == 503
+    assert client.delete(f"/v1/memories/{memory_id}", headers=agent).status_code == 503
+    with runtime_engine(runtime).connect() as conn:
+        assert conn.execute(select(func.count()).select_from(memories)).scalar_one() == 1
+    assert client.get("/v1/audit/verify", headers=ADMIN).status_code == 503

@@ -181,3 +181,37 @@ def _uuid(value: str) -> Any:
     import uuid  # noqa: PLC0415
 
     return uuid.UUID(value)
+
+
+def test_a_purge_cut_short_is_finished_by_the_next_run(
+    client: TestClient[Any], runtime: Runtime, monkeypatch: Any
+) -> None:
+    """The run dies between the two stores; the next run completes it and verifies."""
+    agent = auth(make_key(client, "agent", ("acme/**", RW)))
+    ids = [
+        client.post(
+            "/v1/memories",
+            json={"content": f"short-lived {n}", "scope": "acme", "ttl_seconds": 1},
+            headers=agent,
+        ).json()["memory"]["id"]
+        for n in range(3)
+    ]
+    time.sleep(1.2)
+    erasure = runtime.erasure._store  # type: ignore[attr-defined]
+    real_erase = erasure.erase
+
+    def crash(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("killed")
+
+    monkeypatch.setattr(erasure, "erase", crash)
+    failed = client.post("/v1/jobs/purge_expired/run", headers=ADMIN).json()
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("RuntimeError")
+    assert "killed" not in failed["error"], "messages of foreign errors are withheld"
+    assert runtime.index.existing_ids([_uuid(i) for i in ids]) == set(), "index went first"
+    assert rows(runtime, memories, memories.c.id.in_(ids)) == 3
+    monkeypatch.setattr(erasure, "erase", real_erase)
+    finished = run_job(client, "purge_expired")
+    assert finished["counts"]["purged"] == 3
+    assert rows(runtime, memories, memories.c.id.in_(ids)) == 0
+    assert rows(runtime, memory_versions, memory_versions.c.memory_id.in_(ids)) == 0

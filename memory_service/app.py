@@ -235,7 +235,7 @@ def build_runtime(
     keys = KeyService(control, utc_now)
     erasure_store = SqlErasureStore(control)
     compactor = Compactor(index, erasure_store, utc_now)
-    compaction = Trigger("compaction", compactor.run)
+    compaction = Trigger("compaction", compactor.run, delay_seconds=settings.compact_delay_seconds)
     audit_key = build_audit_key(settings)
     runs = SqlRunLog(control)
     jobs = build_jobs(

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     job_lease_seconds: int = Field(default=300, ge=5)
     # The audit trail outlives the data it describes; events older than this are trimmed.
     audit_retention_days: int = Field(default=400, ge=1)
+    # After a purge, the vector store is compacted this many seconds later, so that a burst of
+    # purges costs one compaction (it stalls the embedded server: ~3 s at 20k memories).
+    compact_delay_seconds: float = Field(default=5.0, ge=0)
 
     @property
     def sqlite_path(self) -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -82,6 +83,10 @@ def _audit_export(args: argparse.Namespace) -> int:
     try:
         for event in control.audit_trail().events(args.after_seq):
             sys.stdout.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+    except BrokenPipeError:
+        # `... | head` closed the pipe: not an error. Point stdout at /dev/null so that the
+        # interpreter's final flush does not raise again (as the Python docs advise).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     finally:
         control.close()
     return 0

@@ -37,6 +37,7 @@ from memory_service.http.controllers.audit import AuditController
 from memory_service.http.controllers.health import READINESS_STATE, HealthController
 from memory_service.http.controllers.jobs import JobController
 from memory_service.http.controllers.keys import KeyController
+from memory_service.http.controllers.mem0_compat import with_mem0_compat
 from memory_service.http.controllers.memories import MemoryController
 from memory_service.http.controllers.policies import PolicyController
 from memory_service.http.controllers.purge import PurgeController
@@ -384,43 +385,47 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         exclude_unhandled_paths=True,
         exclude=["/metrics"],
     )
-    return Litestar(
-        route_handlers=[
-            HealthController,
-            KeyController,
-            MemoryController,
-            PolicyController,
-            AuditController,
-            PurgeController,
-            QuarantineController,
-            RetentionPolicyController,
-            JobController,
-            PrometheusController,
-        ],
-        lifespan=[lifespan],
-        dependencies={
-            "memories": provide("memories"),
-            "keys": provide("keys"),
-            "policies": provide("policies"),
-            "idempotency": provide("idempotency"),
-            "audit": provide("audit"),
-            "erasure": provide("erasure"),
-            "review": provide("review"),
-            "retention_policies": provide("retention_policies"),
-            "jobs": provide("jobs"),
-        },
-        middleware=[
-            request_id_middleware,
-            prometheus.middleware,
-            DefineMiddleware(
-                KeyAuthMiddleware,
-                exclude=["^/healthz", "^/readyz", "^/metrics", "^/schema"],
-            ),
-        ],
-        exception_handlers=EXCEPTION_HANDLERS,
-        request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="memory-service", version="1"),
-        debug=False,
+    # mem0's MemoryClient shares our /v1/memories paths (with a trailing slash and its Token
+    # scheme); the wrapper routes those requests to the compatibility controller.
+    return with_mem0_compat(
+        Litestar(
+            route_handlers=[
+                HealthController,
+                KeyController,
+                MemoryController,
+                PolicyController,
+                AuditController,
+                PurgeController,
+                QuarantineController,
+                RetentionPolicyController,
+                JobController,
+                PrometheusController,
+            ],
+            lifespan=[lifespan],
+            dependencies={
+                "memories": provide("memories"),
+                "keys": provide("keys"),
+                "policies": provide("policies"),
+                "idempotency": provide("idempotency"),
+                "audit": provide("audit"),
+                "erasure": provide("erasure"),
+                "review": provide("review"),
+                "retention_policies": provide("retention_policies"),
+                "jobs": provide("jobs"),
+            },
+            middleware=[
+                request_id_middleware,
+                prometheus.middleware,
+                DefineMiddleware(
+                    KeyAuthMiddleware,
+                    exclude=["^/healthz", "^/readyz", "^/metrics", "^/schema"],
+                ),
+            ],
+            exception_handlers=EXCEPTION_HANDLERS,
+            request_max_body_size=settings.max_body_bytes,
+            openapi_config=OpenAPIConfig(title="memory-service", version="1"),
+            debug=False,
+        )
     )
 
 

@@ -1,4 +1,8 @@
-"""Bearer-key authentication for every /v1 route, before the body is even parsed."""
+"""Key authentication for every /v1 route, before the body is even parsed.
+
+``Authorization: Bearer <key>`` is our scheme; ``Token <key>`` is accepted too because mem0's
+``MemoryClient`` sends that. Both carry the same key and are checked the same way.
+"""
 
 from __future__ import annotations
 
@@ -16,11 +20,14 @@ from memory_service.services.keys import KeyService
 KEY_SERVICE_STATE = "key_service"
 
 
+_SCHEMES = frozenset({"bearer", "token"})
+
+
 def bearer_token(header: str | None) -> str | None:
     if not header:
         return None
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() not in _SCHEMES or not token.strip():
         return None
     return token.strip()
 

@@ -14,7 +14,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from memory_service import errors
-from memory_service.domain.grants import Principal
+from memory_service.domain.grants import Permission, Principal
 from memory_service.services.keys import KeyService
 
 KEY_SERVICE_STATE = "key_service"
@@ -50,3 +50,11 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     if not isinstance(user, Principal):
         raise errors.Unauthenticated
     return user
+
+
+def require_somewhere(
+    connection: ASGIConnection[Any, Any, Any, Any], permission: Permission
+) -> None:
+    """403 unless the key holds ``permission`` on some scope (the service narrows further)."""
+    if not principal_of(connection).can_anywhere(permission):
+        raise errors.ScopeDenied(permission.value)

@@ -57,7 +57,8 @@ class ErasureService:
 
     def receipt(self, caller: Caller, receipt_id: UUID) -> Receipt:
         """Receipts are for whoever may purge or audit; their ids are unguessable UUIDs."""
-        allowed = caller.principal.patterns_for(Permission.PURGE) or caller.principal.patterns_for(
+        principal = caller.principal
+        allowed = principal.can_anywhere(Permission.PURGE) or principal.can_anywhere(
             Permission.AUDIT_READ
         )
         found = self._store.receipt(receipt_id) if allowed else None

@@ -69,7 +69,7 @@ class PolicyService:
 
     def list_for(self, principal: Principal) -> list[PolicyRecord]:
         """Policies whose pattern lies inside the caller's ``policy:admin`` grants."""
-        return [r for r in self._store.list_policies() if _administers(principal, r.scope)]
+        return [r for r in self._store.list_policies() if administers(principal, r.scope)]
 
     def put(
         self,
@@ -89,10 +89,10 @@ class PolicyService:
         if not _NAME.fullmatch(name):
             raise InvalidInput("policy names match [a-z0-9][a-z0-9_.-]{0,127}")
         pattern = ScopePattern.parse(scope)
-        if not _administers(principal, str(pattern)):
+        if not administers(principal, str(pattern)):
             raise ScopeDenied(Permission.POLICY_ADMIN.value)
         existing = {r.name: r for r in self._store.list_policies()}.get(name)
-        if existing and not _administers(principal, existing.scope):
+        if existing and not administers(principal, existing.scope):
             raise ScopeDenied(Permission.POLICY_ADMIN.value)
         for pii_type in pii_types:
             if not _PII_TYPE.fullmatch(pii_type):
@@ -122,7 +122,7 @@ class PolicyService:
 
     def delete(self, caller: Caller, name: str) -> None:
         existing = {r.name: r for r in self._store.list_policies()}.get(name)
-        if existing is None or not _administers(caller.principal, existing.scope):
+        if existing is None or not administers(caller.principal, existing.scope):
             raise NotFound
         entry = audit_entry(
             caller,
@@ -150,6 +150,6 @@ def _policy_json(record: PolicyRecord) -> dict[str, object]:
     }
 
 
-def _administers(principal: Principal, pattern_text: str) -> bool:
+def administers(principal: Principal, pattern_text: str) -> bool:
     wanted = ScopePattern.parse(pattern_text)
     return any(g.covers(wanted) for g in principal.patterns_for(Permission.POLICY_ADMIN))

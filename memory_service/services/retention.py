@@ -18,6 +18,7 @@ from memory_service.domain.models import Receipt
 from memory_service.domain.ports import ErasureStore, MemoryIndex
 from memory_service.domain.scopes import ScopePattern
 from memory_service.errors import InvalidInput, NotFound, ScopeDenied
+from memory_service.services.policies import administers
 from retention.errors import RetentionError
 from retention.policies import AppliesTo, RetentionPolicy
 from retention.selection import MemoryHead, QuarantineHead, visible_cutoff
@@ -68,7 +69,7 @@ class RetentionPolicies:
         return visible_cutoff(scope, self.current(), now)
 
     def list_for(self, principal: Principal) -> list[RetentionPolicy]:
-        return [p for p in self.current() if _administers(principal, p.scope)]
+        return [p for p in self.current() if administers(principal, p.scope)]
 
     def put(
         self,
@@ -82,10 +83,10 @@ class RetentionPolicies:
         if not _NAME.fullmatch(name):
             raise InvalidInput("policy names match [a-z0-9][a-z0-9_.-]{0,127}")
         pattern = ScopePattern.parse(scope)
-        if not _administers(caller.principal, str(pattern)):
+        if not administers(caller.principal, str(pattern)):
             raise ScopeDenied(Permission.POLICY_ADMIN.value)
         existing = {p.name: p for p in self._store.list()}.get(name)
-        if existing and not _administers(caller.principal, existing.scope):
+        if existing and not administers(caller.principal, existing.scope):
             raise ScopeDenied(Permission.POLICY_ADMIN.value)
         try:
             policy = RetentionPolicy(
@@ -116,7 +117,7 @@ class RetentionPolicies:
 
     def delete(self, caller: Caller, name: str) -> None:
         existing = {p.name: p for p in self._store.list()}.get(name)
-        if existing is None or not _administers(caller.principal, existing.scope):
+        if existing is None or not administers(caller.principal, existing.scope):
             raise NotFound
         entry = audit_entry(
             caller,
@@ -130,11 +131,6 @@ class RetentionPolicies:
     def _forget_cache(self) -> None:
         with self._lock:
             self._cached = None
-
-
-def _administers(principal: Principal, pattern_text: str) -> bool:
-    wanted = ScopePattern.parse(pattern_text)
-    return any(g.covers(wanted) for g in principal.patterns_for(Permission.POLICY_ADMIN))
 
 
 class ServiceRetentionStore:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -18,29 +17,10 @@ from memory_service.domain.scopes import ScopeFilter, ScopePattern
 from memory_service.errors import StoreUnavailable
 from memory_service.storage.sql import SqlControlStore, sqlite_url_for
 from memory_service.storage.sql.schema import audit_chain, audit_events, memories
-from tests.conftest import AUDIT_KEY, reset_postgres
+from tests.conftest import AUDIT_KEY
 
 EVERYTHING = ScopeFilter((ScopePattern.parse("**"),))
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url_for(tmp_path)
-    url: str = request.getfixturevalue("postgres_url")
-    reset_postgres(url)
-    return url
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SqlControlStore]:
-    s = SqlControlStore(database_url, audit_key=AUDIT_KEY)
-    s.migrate()
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def entry(n: int, scope: str = "acme") -> AuditEntry:

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Literal
 from uuid import UUID, uuid4
 
@@ -25,7 +24,7 @@ from memory_service.domain.models import (
     VersionRecord,
 )
 from memory_service.errors import NotFound
-from memory_service.storage.sql import SqlControlStore, sqlite_url_for
+from memory_service.storage.sql import SqlControlStore
 from memory_service.storage.sql.governance import SqlQuarantineStore
 from memory_service.storage.sql.retention_records import (
     SqlLeaseStore,
@@ -37,7 +36,7 @@ from memory_service.storage.sql.schema import leases, retention_policies
 from retention.policies import RetentionPolicy
 from retention.runs import JobRun
 from retention.selection import MemoryHead, QuarantineHead
-from tests.conftest import AUDIT_KEY, reset_postgres
+from tests.conftest import AUDIT_KEY
 
 T0 = datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
 TTL = timedelta(minutes=5)
@@ -46,27 +45,6 @@ LEASE = "retention-job:purge"
 
 
 # -- fixtures -------------------------------------------------------------------------------
-
-
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return sqlite_url_for(tmp_path)
-    url: str = request.getfixturevalue("postgres_url")
-    reset_postgres(url)
-    return url
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[SqlControlStore]:
-    control = SqlControlStore(database_url, audit_key=AUDIT_KEY)
-    control.migrate()
-    try:
-        yield control
-    finally:
-        control.close()
 
 
 @pytest.fixture

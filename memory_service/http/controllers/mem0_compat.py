@@ -111,18 +111,12 @@ class Mem0CompatController(Controller):
         result: dict[str, Any] = await _run(partial(m0.add, memories, caller_of(request), parsed))
         return result
 
-    @post("/v3/memories/search", status_code=200, summary="mem0: search")
-    async def search_v3(
-        self,
-        request: Request[Any, Any, Any],
-        data: JSONBody[dict[str, Any]],
-        memories: NamedDependency[MemoryService],
-    ) -> dict[str, Any]:
-        result: dict[str, Any] = await _run(partial(m0.search, memories, caller_of(request), data))
-        return result
-
-    @post("/v2/memories/search", status_code=200, summary="mem0 (legacy): search")
-    async def search_v2(
+    @post(
+        ["/v3/memories/search", "/v2/memories/search"],
+        status_code=200,
+        summary="mem0: search (v3, and v2 for older clients)",
+    )
+    async def search(
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[dict[str, Any]],

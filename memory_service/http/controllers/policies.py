@@ -12,9 +12,8 @@ from litestar.params import FromPath, JSONBody
 
 from memory_service.domain.grants import Permission
 from memory_service.domain.models import PolicyRecord
-from memory_service.errors import ScopeDenied
 from memory_service.http import schemas
-from memory_service.http.auth import principal_of
+from memory_service.http.auth import principal_of, require_somewhere
 from memory_service.http.requests import caller_of
 from memory_service.services.policies import PolicyService
 
@@ -34,11 +33,6 @@ def _out(record: PolicyRecord) -> schemas.PolicyOut:
     )
 
 
-def _require_some_policy_admin(request: Request[Any, Any, Any]) -> None:
-    if not principal_of(request).can_anywhere(Permission.POLICY_ADMIN):
-        raise ScopeDenied(Permission.POLICY_ADMIN.value)
-
-
 class PolicyController(Controller):
     path = "/v1/policies"
     tags = ["policies"]  # noqa: RUF012 - Litestar reads this class attribute
@@ -47,7 +41,7 @@ class PolicyController(Controller):
     async def list_policies(
         self, request: Request[Any, Any, Any], policies: NamedDependency[PolicyService]
     ) -> schemas.PolicyList:
-        _require_some_policy_admin(request)
+        require_somewhere(request, Permission.POLICY_ADMIN)
         records = await anyio.to_thread.run_sync(policies.list_for, principal_of(request))
         return schemas.PolicyList(items=[_out(r) for r in records])
 
@@ -59,7 +53,7 @@ class PolicyController(Controller):
         data: JSONBody[schemas.PutPolicy],
         policies: NamedDependency[PolicyService],
     ) -> schemas.PolicyOut:
-        _require_some_policy_admin(request)
+        require_somewhere(request, Permission.POLICY_ADMIN)
         record = await anyio.to_thread.run_sync(
             partial(
                 policies.put,
@@ -83,5 +77,5 @@ class PolicyController(Controller):
         name: FromPath[str],
         policies: NamedDependency[PolicyService],
     ) -> None:
-        _require_some_policy_admin(request)
+        require_somewhere(request, Permission.POLICY_ADMIN)
         await anyio.to_thread.run_sync(policies.delete, caller_of(request), name)

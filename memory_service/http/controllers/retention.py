@@ -11,17 +11,11 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from memory_service.domain.grants import Permission
-from memory_service.errors import ScopeDenied
 from memory_service.http import schemas
-from memory_service.http.auth import principal_of
+from memory_service.http.auth import principal_of, require_somewhere
 from memory_service.http.requests import caller_of
 from memory_service.services.retention import RetentionPolicies
 from retention.policies import RetentionPolicy
-
-
-def _require_some_policy_admin(request: Request[Any, Any, Any]) -> None:
-    if not principal_of(request).patterns_for(Permission.POLICY_ADMIN):
-        raise ScopeDenied(Permission.POLICY_ADMIN.value)
 
 
 def _out(policy: RetentionPolicy) -> schemas.RetentionPolicyOut:
@@ -43,7 +37,7 @@ class RetentionPolicyController(Controller):
         request: Request[Any, Any, Any],
         retention_policies: NamedDependency[RetentionPolicies],
     ) -> schemas.RetentionPolicyList:
-        _require_some_policy_admin(request)
+        require_somewhere(request, Permission.POLICY_ADMIN)
         found = await anyio.to_thread.run_sync(retention_policies.list_for, principal_of(request))
         return schemas.RetentionPolicyList(items=[_out(p) for p in found])
 
@@ -55,7 +49,7 @@ class RetentionPolicyController(Controller):
         data: JSONBody[schemas.PutRetentionPolicy],
         retention_policies: NamedDependency[RetentionPolicies],
     ) -> schemas.RetentionPolicyOut:
-        _require_some_policy_admin(request)
+        require_somewhere(request, Permission.POLICY_ADMIN)
         policy = await anyio.to_thread.run_sync(
             partial(
                 retention_policies.put,
@@ -75,5 +69,5 @@ class RetentionPolicyController(Controller):
         name: FromPath[str],
         retention_policies: NamedDependency[RetentionPolicies],
     ) -> None:
-        _require_some_policy_admin(request)
+        require_somewhere(request, Permission.POLICY_ADMIN)
         await anyio.to_thread.run_sync(retention_policies.delete, caller_of(request), name)

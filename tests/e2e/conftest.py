@@ -21,6 +21,9 @@ from typing import IO, Any
 import httpx
 import pytest
 
+from memory_service.client import MemoryClient
+from memory_service.client.models import Grant
+
 ADMIN_KEY = "msk_0000000000000000_testadminsecretvalue0000000000"
 RW = ["memory:read", "memory:write", "memory:delete"]
 
@@ -239,14 +242,10 @@ def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def create_key(server: Server, name: str, *grants: tuple[str, list[str]]) -> str:
-    with server.client() as admin:
-        response = admin.post(
-            "/v1/keys",
-            json={"name": name, "grants": [{"scope": s, "permissions": p} for s, p in grants]},
-        )
-    assert response.status_code == 201, response.text
-    key: str = response.json()["key"]
-    return key
+    """A new key with these grants, made through our own typed client."""
+    with MemoryClient(server.base_url, ADMIN_KEY) as admin:
+        issued = admin.create_key(name, [Grant(scope=s, permissions=p) for s, p in grants])
+    return issued.key
 
 
 def store(client: httpx.Client, content: str, scope: str, **fields: Any) -> dict[str, Any]:

@@ -52,7 +52,7 @@ class AdminClient:
         params = {k: v for k, v in (query or {}).items() if v is not None}
         url = self._base + path + (f"?{urllib.parse.urlencode(params)}" if params else "")
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - http(s) only, checked in _base_url
+        request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - http(s) only, checked in base_url
         request.add_header("Authorization", f"Bearer {self._key}")
         if data is not None:
             request.add_header("Content-Type", "application/json")
@@ -71,7 +71,7 @@ class AdminClient:
             raise Unreachable(str(getattr(exc, "reason", exc))) from None
 
 
-def _base_url(args: argparse.Namespace) -> str:
+def base_url(args: argparse.Namespace) -> str:
     url = args.url or os.environ.get("MEMORY_URL")
     if not url:
         host = os.environ.get("MEMORY_HOST", "127.0.0.1")
@@ -254,7 +254,7 @@ def add_admin_parser(commands: Any) -> None:
 
 
 def run_admin(args: argparse.Namespace) -> int:
-    client = AdminClient(_base_url(args), _key(args))
+    client = AdminClient(base_url(args), _key(args))
     try:
         code: int = args.run(client, args)
     except ApiError as exc:

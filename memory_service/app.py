@@ -43,6 +43,7 @@ from memory_service.http.controllers.policies import PolicyController
 from memory_service.http.controllers.purge import PurgeController
 from memory_service.http.controllers.quarantine import QuarantineController
 from memory_service.http.controllers.retention import RetentionPolicyController
+from memory_service.http.mcp_endpoint import mcp_endpoint
 from memory_service.http.problems import EXCEPTION_HANDLERS
 from memory_service.http.requests import request_id_middleware
 from memory_service.maintenance import build_jobs, build_scheduler, schedules_from
@@ -379,6 +380,15 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
         return Provide(dependency, sync_to_thread=False)
 
+    mcp_handlers, mcp_lifespans = [], []
+    if settings.mcp_enabled:
+        mcp_app, mcp_lifespan = mcp_endpoint(
+            lambda: holder["runtime"].memories,
+            read_only=settings.mcp_read_only,
+            host=settings.host,
+        )
+        mcp_handlers, mcp_lifespans = [mcp_app], [mcp_lifespan]
+
     prometheus = PrometheusConfig(
         app_name="memory_service",
         group_path=True,  # label by route template, never by ids or scopes
@@ -400,8 +410,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 RetentionPolicyController,
                 JobController,
                 PrometheusController,
+                *mcp_handlers,
             ],
-            lifespan=[lifespan],
+            lifespan=[lifespan, *mcp_lifespans],
             dependencies={
                 "memories": provide("memories"),
                 "keys": provide("keys"),

@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from memory_service.admin_cli import add_admin_parser
+from memory_service.admin_cli import add_admin_parser, base_url
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -92,6 +92,24 @@ def _audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mcp_stdio(args: argparse.Namespace) -> int:
+    """MCP over stdin/stdout for desktop agents; every tool call goes to the running server."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from memory_service.mcp.remote import serve_stdio  # noqa: PLC0415
+
+    key = os.environ.get("MEMORY_API_KEY", "").strip()
+    if not key and args.key_file:
+        key = Path(args.key_file).read_text().strip()
+    if not key:
+        # Never take the key as an argument: argv is visible to every user in `ps`.
+        sys.stderr.write("no key: set MEMORY_API_KEY or pass --key-file\n")
+        return 2
+    # stdout carries the protocol: nothing else may print there.
+    serve_stdio(base_url(args), key, scope=args.scope, read_only=args.read_only)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="memory-service", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +132,15 @@ def build_parser() -> argparse.ArgumentParser:
     export = audit_commands.add_parser("export", help="every event as JSON lines on stdout")
     export.add_argument("--after-seq", type=int, default=0, help="only events after this seq")
     export.set_defaults(func=_audit_export)
+
+    mcp = commands.add_parser(
+        "mcp", help="MCP memory tools over stdio (for desktop agents), backed by a running server"
+    )
+    mcp.add_argument("--url", help="the server (default MEMORY_URL or MEMORY_HOST:MEMORY_PORT)")
+    mcp.add_argument("--key-file", help="file holding the agent's key (default MEMORY_API_KEY)")
+    mcp.add_argument("--scope", help="scope for store_memory calls that name none")
+    mcp.add_argument("--read-only", action="store_true", help="offer no writing tools")
+    mcp.set_defaults(func=_mcp_stdio)
 
     add_admin_parser(commands)
     return parser

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # purges costs one compaction (it stalls the embedded server: ~3 s at 20k memories).
     compact_delay_seconds: float = Field(default=5.0, ge=0)
 
+    # MCP memory tools at /mcp (streamable HTTP, stateless, our keys). Read-only drops the
+    # store/update/delete tools from the list for every key, whatever its grants.
+    mcp_enabled: bool = True
+    mcp_read_only: bool = False
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "control.sqlite3"

@@ -22,8 +22,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from anthropic.lib.tools import BetaAbstractMemoryTool, ToolError
+from anthropic.lib.tools import BetaAbstractMemoryTool, BetaFunctionToolResultType, ToolError
 from anthropic.types.beta import (
+    BetaMemoryTool20250818Command,
     BetaMemoryTool20250818CreateCommand,
     BetaMemoryTool20250818DeleteCommand,
     BetaMemoryTool20250818InsertCommand,
@@ -69,6 +70,13 @@ class ScopedMemoryTool(BetaAbstractMemoryTool):
         self._client = client
         self._scope = scope
         self._subject = subject
+
+    def execute(self, command: BetaMemoryTool20250818Command) -> BetaFunctionToolResultType:
+        """The SDK's dispatch, with the service's refusals told to Claude as tool errors."""
+        try:
+            return super().execute(command)
+        except errors.ApiError as exc:
+            raise ToolError(str(exc)) from None
 
     # -- the files ----------------------------------------------------------------------------
 

@@ -48,20 +48,24 @@ def _domain_detail(exc: errors.MemoryServiceError) -> str:
     return ""
 
 
-def handle_domain_error(
-    _request: Request[Any, Any, Any], exc: errors.MemoryServiceError
-) -> Response[dict[str, Any]]:
+def describe(exc: errors.MemoryServiceError) -> tuple[int, str, str]:
+    """Status, title and a detail safe to show the caller (it never quotes content)."""
     for cls in type(exc).__mro__:
         if cls in _DOMAIN:
             status, title = _DOMAIN[cls]
-            break
-    else:
-        status, title = 500, "Internal error"
+            return status, title, _domain_detail(exc)
+    return 500, "Internal error", ""
+
+
+def handle_domain_error(
+    _request: Request[Any, Any, Any], exc: errors.MemoryServiceError
+) -> Response[dict[str, Any]]:
+    status, title, detail = describe(exc)
     extra: dict[str, Any] = {}
     if isinstance(exc, errors.PolicyRejected):
         # API.md: a policy rejection is a 422 problem whose "status" reads "rejected".
         extra = {"status": "rejected", "findings": exc.findings}
-    return problem(status, title, _domain_detail(exc), extra)
+    return problem(status, title, detail, extra)
 
 
 def handle_validation_error(

@@ -51,7 +51,7 @@ def _new_memory(body: schemas.CreateMemory) -> NewMemory:
     )
 
 
-def _outcome_wire(outcome: BatchOutcome) -> tuple[int, Any]:
+def outcome_wire(outcome: BatchOutcome) -> tuple[int, Any]:
     if isinstance(outcome, Stored):
         return 201, schemas.StoredOut(memory=schemas.memory_out(outcome.memory))
     findings = [schemas.HeldFinding(kind=f.kind, type=f.type) for f in outcome.findings]
@@ -84,7 +84,7 @@ class MemoryController(Controller):
         caller = caller_of(request)
 
         def action() -> Replayable:
-            return _replayable(*_outcome_wire(memories.remember(caller, _new_memory(data))))
+            return _replayable(*outcome_wire(memories.remember(caller, _new_memory(data))))
 
         fingerprint = b"POST /v1/memories\n" + await request.body()
         result = await anyio.to_thread.run_sync(
@@ -105,7 +105,7 @@ class MemoryController(Controller):
 
         def action() -> Replayable:
             outcomes = memories.remember_batch(caller, [_new_memory(i) for i in data.items])
-            results = [_outcome_wire(o)[1] for o in outcomes]
+            results = [outcome_wire(o)[1] for o in outcomes]
             return _replayable(200, schemas.BatchOut(results=results))
 
         fingerprint = b"POST /v1/memories/batch\n" + await request.body()
@@ -172,7 +172,7 @@ class MemoryController(Controller):
         outcome = await anyio.to_thread.run_sync(
             memories.revise, caller_of(request), parse_id(memory_id), change, expected
         )
-        status, body = _outcome_wire(outcome)
+        status, body = outcome_wire(outcome)
         if isinstance(outcome, Stored):
             return Response(body.memory, status_code=200)
         return Response(body, status_code=status)

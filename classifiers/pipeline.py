@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol, runtime_checkable
 
 from classifiers.findings import Classifier, Finding, Kind
 from classifiers.normalise import View, views
@@ -42,6 +43,24 @@ class ClassifierFailedError(Exception):
     """A classifier raised; the caller must fail closed (quarantine, never store)."""
 
 
+@runtime_checkable
+class ViewReader(Protocol):
+    """A classifier that reads the normalised views itself because it needs their kinds.
+
+    It gets the original text with the views the pipeline already made (so normalisation runs
+    once per text, not once per classifier) and returns spans in the original text.
+    """
+
+    def classify_views(self, text: str, readings: Sequence[View]) -> list[Finding]: ...
+
+
+@runtime_checkable
+class BatchClassifier(Protocol):
+    """A classifier that is cheaper per text when it gets several at once (spaCy's ``pipe``)."""
+
+    def classify_many(self, texts: Sequence[str]) -> list[list[Finding]]: ...
+
+
 class ClassificationPipeline:
     """An explicit list of classifiers and the rewriting of the text a policy asks for."""
 
@@ -58,26 +77,48 @@ class ClassificationPipeline:
         Classifiers read the normalised views (zero-width characters removed, NFKC, decoded
         wrappers); spans are mapped back so redaction removes the original characters.
         """
-        found: list[Finding] = []
-        readings = views(text)
+        return self.findings_many([text])[0]
+
+    def findings_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """:meth:`findings` for each of ``texts``; a batch classifier gets them all at once.
+
+        The result is the same as classifying the texts one by one. If any classifier raises,
+        the whole call raises :class:`ClassifierFailedError`: a caller that wants to hold back
+        only the text that broke it retries the texts one at a time.
+        """
+        readings = [views(text) for text in texts]
+        found: list[list[Finding]] = [[] for _ in texts]
         for classifier in self._classifiers:
-            # A classifier that reads the views itself (it needs their kinds) gets the raw text.
-            own = getattr(classifier, "reads_views", False)
-            for view in [View(text)] if own else readings:
-                try:
-                    view_findings = classifier.classify(view.text)
-                except Exception as exc:
-                    raise ClassifierFailedError(classifier.name) from exc
-                for f in view_findings:
-                    start, end = view.to_original(f.start, f.end)
-                    found.append(replace(f, start=start, end=end))
-        return merge_overlaps(found)
+            try:
+                if isinstance(classifier, ViewReader):
+                    for i, text in enumerate(texts):
+                        found[i].extend(classifier.classify_views(text, readings[i]))
+                    continue
+                flat = [(i, view) for i, reading in enumerate(readings) for view in reading]
+                for (i, view), view_findings in zip(
+                    flat, _classify_all(classifier, [v.text for _, v in flat]), strict=True
+                ):
+                    for f in view_findings:
+                        start, end = view.to_original(f.start, f.end)
+                        found[i].append(replace(f, start=start, end=end))
+            except Exception as exc:
+                raise ClassifierFailedError(classifier.name) from exc
+        return [merge_overlaps(f) for f in found]
 
     def decide(
         self, text: str, policy: Policy, pseudonymize: Pseudonymize | None = None
     ) -> Decision:
         """Classify ``text`` and apply ``policy``: the stored text never holds a flagged span."""
         return apply(text, self.findings(text), policy, pseudonymize)
+
+    def close(self) -> None:
+        """Release what the pipeline holds (nothing here; worker processes in a pool)."""
+
+
+def _classify_all(classifier: Classifier, texts: Sequence[str]) -> list[list[Finding]]:
+    if len(texts) > 1 and isinstance(classifier, BatchClassifier):
+        return classifier.classify_many(texts)
+    return [classifier.classify(text) for text in texts]
 
 
 Pseudonymize = Callable[[str, str], str]

@@ -9,10 +9,18 @@ from classifiers.pipeline import ClassificationPipeline
 from classifiers.secrets import SecretsClassifier
 
 
-def default_classifiers(pii_model: str = DEFAULT_MODEL) -> list[Classifier]:
+def default_classifiers(
+    pii_model: str = DEFAULT_MODEL, *, matmul: str = "openblas"
+) -> list[Classifier]:
     """Secrets, personal data and instructions aimed at the agent, in that order."""
-    return [SecretsClassifier(), PresidioPiiClassifier(pii_model), InjectionClassifier()]
+    return [
+        SecretsClassifier(),
+        PresidioPiiClassifier(pii_model, matmul=matmul),
+        InjectionClassifier(),
+    ]
 
 
-def default_pipeline(pii_model: str = DEFAULT_MODEL) -> ClassificationPipeline:
-    return ClassificationPipeline(default_classifiers(pii_model))
+def default_pipeline(
+    pii_model: str = DEFAULT_MODEL, *, matmul: str = "openblas"
+) -> ClassificationPipeline:
+    return ClassificationPipeline(default_classifiers(pii_model, matmul=matmul))

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,10 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from pydantic import SecretStr
+from qdrant_client import models
 
 from classifiers.pipeline import ClassificationPipeline
+from classifiers.pool import ProcessPoolPipeline
 from classifiers.registry import default_pipeline
 from memory_service.crypto import (
     AesGcmSealer,
@@ -62,7 +65,10 @@ from memory_service.services.retention import RetentionPolicies, ServiceRetentio
 from memory_service.services.review import ReviewService
 from memory_service.services.validation import Limits
 from memory_service.settings import Settings
-from memory_service.storage.qdrant_client_index import QdrantClientMemoryIndex
+from memory_service.storage.qdrant_client_index import (
+    QdrantClientMemoryIndex,
+    QdrantClusterOptions,
+)
 from memory_service.storage.qdrant_edge_index import QdrantEdgeMemoryIndex
 from memory_service.storage.sql.erasure import SqlErasureStore
 from memory_service.storage.sql.governance import SqlPolicyStore, SqlQuarantineStore
@@ -72,7 +78,11 @@ from memory_service.storage.sql.retention_records import (
     SqlRetentionPolicies,
     SqlRunLog,
 )
-from memory_service.storage.sql.store import SqlControlStore, sqlite_url_for
+from memory_service.storage.sql.store import (
+    PostgresPoolOptions,
+    SqlControlStore,
+    sqlite_url_for,
+)
 from memory_service.ticker import Ticker, Trigger
 from retention.scheduler import RetentionScheduler
 
@@ -127,21 +137,60 @@ def build_index(settings: Settings, dimension: int) -> MemoryIndex:
         from qdrant_client import QdrantClient  # noqa: PLC0415 - only for the scale-out path
 
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        client = QdrantClient(url=settings.qdrant_url, api_key=api_key, timeout=10)
-        return QdrantClientMemoryIndex(client, settings.qdrant_collection, dimension)
+        client = QdrantClient(
+            url=settings.qdrant_url, api_key=api_key, timeout=settings.qdrant_timeout_seconds
+        )
+        return QdrantClientMemoryIndex(
+            client, settings.qdrant_collection, dimension, qdrant_cluster_options(settings)
+        )
     return QdrantEdgeMemoryIndex(settings.data_dir / "qdrant", dimension)
 
 
-def build_embedder(settings: Settings) -> Embedder:
-    from memory_service.embedding.sentence_transformer import (  # noqa: PLC0415 - loads torch
-        SentenceTransformerEmbedder,
+def qdrant_cluster_options(settings: Settings) -> QdrantClusterOptions:
+    return QdrantClusterOptions(
+        shard_key_mode=settings.qdrant_shard_key_mode,
+        shard_number=settings.qdrant_shard_number,
+        replication_factor=settings.qdrant_replication_factor,
+        write_consistency_factor=settings.qdrant_write_consistency_factor,
+        write_ordering=models.WriteOrdering(settings.qdrant_write_ordering),
+        retries=settings.qdrant_retries,
+        backoff_seconds=settings.qdrant_retry_backoff_seconds,
+        max_backoff_seconds=settings.qdrant_retry_max_backoff_seconds,
     )
 
-    return SentenceTransformerEmbedder(threads=settings.embedding_threads)
+
+def postgres_pool_options(settings: Settings) -> PostgresPoolOptions:
+    return PostgresPoolOptions(
+        size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        timeout_seconds=settings.database_pool_timeout_seconds,
+        recycle_seconds=settings.database_pool_recycle_seconds,
+        connect_timeout_seconds=settings.database_connect_timeout_seconds,
+        statement_timeout_ms=settings.database_statement_timeout_ms,
+    )
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    if settings.embedding_backend == "torch":
+        from memory_service.embedding.sentence_transformer import (  # noqa: PLC0415 - torch
+            SentenceTransformerEmbedder,
+        )
+
+        return SentenceTransformerEmbedder(threads=settings.embedding_threads)
+    from memory_service.embedding.onnx_runtime import OnnxRuntimeEmbedder  # noqa: PLC0415
+
+    return OnnxRuntimeEmbedder(
+        settings.embedding_cache_dir or settings.data_dir / "models",
+        quantized=settings.embedding_backend == "onnx-int8",
+        threads=settings.embedding_threads,
+    )
 
 
 def build_pipeline(settings: Settings) -> ClassificationPipeline:
-    return default_pipeline(settings.pii_model)
+    factory = partial(default_pipeline, settings.pii_model, matmul=settings.classify_matmul)
+    if settings.classify_workers:
+        return ProcessPoolPipeline(factory, workers=settings.classify_workers)
+    return factory()
 
 
 def _key_text(secret: SecretStr | None, path: Path, header: str) -> str:
@@ -187,6 +236,7 @@ def build_control_store(settings: Settings) -> SqlControlStore:
         settings.database_url or sqlite_url_for(settings.data_dir),
         audit_key=build_audit_key(settings),
         clock=utc_now,
+        pool=postgres_pool_options(settings),
     )
     control.migrate()
     return control
@@ -217,6 +267,9 @@ def build_runtime(
         policies.resolve,
         build_pseudonymizer(settings),
         timeout_seconds=settings.classify_timeout_seconds,
+        workers=max(2, settings.classify_workers),
+        batch_size=settings.classify_batch_size,
+        owns_pipeline=pipeline is None,
     )
     sealer = build_sealer(settings)
     quarantine_store = SqlQuarantineStore(control)

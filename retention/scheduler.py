@@ -71,6 +71,7 @@ class RetentionScheduler:
             raise ValueError("job names must be unique")
         self._runner = runner
         self._backend = backend if backend is not None else background_scheduler()
+        self._started = False
         for job in jobs:
             self._backend.add_job(
                 runner.run,
@@ -93,10 +94,15 @@ class RetentionScheduler:
     def start(self) -> None:
         """Start firing jobs on the scheduler's own thread."""
         self._backend.start()
+        self._started = True
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop firing, wait for running jobs if asked, and hand the leases back."""
-        self._backend.shutdown(wait=wait)
+        # A replica with the scheduler turned off never starts it (APScheduler refuses to shut
+        # down what never ran), but run_now may still have taken leases there.
+        if self._started:
+            self._backend.shutdown(wait=wait)
+            self._started = False
         for name in self._jobs:
             self._runner.release(name)
 

@@ -65,7 +65,10 @@ class InjectionClassifier:
         Spans are offsets into ``text`` (code points). Overlapping matches of one type are
         merged into one finding; the score and detector are those of the strongest rule.
         """
-        readings = views(text) if self._normalise else [View(text)]
+        return self.classify_views(text, views(text) if self._normalise else [View(text)])
+
+    def classify_views(self, text: str, readings: Sequence[View]) -> list[Finding]:
+        """:meth:`classify` over views of ``text`` already made (by the pipeline, once)."""
         best: dict[tuple[str, int, int], Finding] = {}
         for view in readings:
             for rule_name, type_, score, start, end in self._scan(view, text):

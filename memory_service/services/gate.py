@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import structlog
@@ -17,6 +17,10 @@ _log = structlog.get_logger("memory_service.gate")
 
 # Used for search queries: every PII value becomes the pseudonym stored memories carry.
 _QUERY_POLICY = Policy(secret=Action.ALLOW, injection=Action.ALLOW, pii=Action.PSEUDONYMIZE)
+
+
+# A classifier failed or timed out: held back, never stored (fail closed).
+_FAILED = Decision(outcome=Action.QUARANTINE, content=None, findings=(), failed=True)
 
 
 def org_of(scope: str) -> str:
@@ -47,11 +51,15 @@ class ContentGate:
         *,
         timeout_seconds: float,
         workers: int = 2,
+        batch_size: int = 16,
+        owns_pipeline: bool = False,
     ) -> None:
         self._pipeline = pipeline
+        self._owns_pipeline = owns_pipeline  # close() stops its worker processes, if any
         self._policy_for = policy_for
         self._pseudonymizer = pseudonymizer
         self._timeout = timeout_seconds
+        self._batch_size = batch_size
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="classify"
         )
@@ -78,7 +86,38 @@ class ContentGate:
             future.cancel()
             # The type only: a classifier's message may quote the text it choked on.
             _log.warning("classification_failed", error_type=type(exc).__name__)
-            return Decision(outcome=Action.QUARANTINE, content=None, findings=(), failed=True)
+            return _FAILED
+
+    def decide_many(self, items: Sequence[tuple[str, str]]) -> list[Decision]:
+        """:meth:`decide` for each ``(content, scope)``, classified in batches of ``batch_size``.
+
+        A batch that fails or times out is classified again one text at a time, so that only
+        the text that broke a classifier is held back; each batch gets the per-write timeout.
+        """
+        chunks = [items[i : i + self._batch_size] for i in range(0, len(items), self._batch_size)]
+        futures = [
+            self._pool.submit(self._pipeline.findings_many, [content for content, _ in chunk])
+            for chunk in chunks
+        ]
+        decisions: list[Decision] = []
+        for chunk, future in zip(chunks, futures, strict=True):
+            try:
+                found = future.result(timeout=self._timeout)
+            except Exception as exc:  # noqa: BLE001 - whatever broke, the text must not pass
+                future.cancel()
+                _log.warning("classification_failed", error_type=type(exc).__name__)
+                if len(chunk) == 1:
+                    decisions.append(_FAILED)
+                else:  # retried one by one, each failing closed on its own
+                    decisions.extend(self.decide(content, scope) for content, scope in chunk)
+                continue
+            decisions.extend(
+                apply(
+                    content, findings, self._policy_for(scope), self._pseudonymize_in(org_of(scope))
+                )
+                for (content, scope), findings in zip(chunk, found, strict=True)
+            )
+        return decisions
 
     def decide_for_release(self, content: str, scope: str) -> Decision:
         """A reviewer's "release redacted": the scope's policy, with every finding that would
@@ -105,3 +144,5 @@ class ContentGate:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._owns_pipeline:
+            self._pipeline.close()

@@ -131,7 +131,14 @@ class MemoryService:
         caller may not write to fails the whole batch before anything is stored.
         """
         now = self._clock()
-        prepared = [self._prepare(caller, item, now) for item in items]
+        checked = [self._prepare(caller, item, now) for item in items]
+        # Classified together: the NER is cheaper per text in a batch, and a process pool
+        # spreads the batches over the cores.
+        decisions = self._gate.decide_many([(item.content, item.scope) for item, _ in checked])
+        prepared = [
+            (item, expires_at, decision)
+            for (item, expires_at), decision in zip(checked, decisions, strict=True)
+        ]
         outcomes: list[BatchOutcome] = []
         to_store: list[VersionRecord] = []
         rejections: list[AuditEntry] = []
@@ -206,7 +213,8 @@ class MemoryService:
 
     def _prepare(
         self, caller: Caller, item: NewMemory, now: datetime
-    ) -> tuple[NewMemory, datetime | None, Decision]:
+    ) -> tuple[NewMemory, datetime | None]:
+        """Check one item (scope, permission, limits); classification comes after, in a batch."""
         scope = parse_scope(item.scope)
         require(caller.principal, Permission.MEMORY_WRITE, scope)
         validation.check_content(item.content, self._limits)
@@ -215,8 +223,7 @@ class MemoryService:
         validation.check_metadata(item.source, self._limits)
         subject = validation.check_subject(item.subject, self._limits)
         expires_at = validation.resolve_expiry(now, item.ttl_seconds, item.expires_at)
-        decision = self._classify(item.content, scope)
-        return replace(item, scope=scope, subject=subject), expires_at, decision
+        return replace(item, scope=scope, subject=subject), expires_at
 
     def _classify(self, content: str, scope: str) -> Decision:
         return self._gate.decide(content, scope)

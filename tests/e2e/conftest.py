@@ -28,6 +28,7 @@ ADMIN_KEY = "msk_0000000000000000_testadminsecretvalue0000000000"
 RW = ["memory:read", "memory:write", "memory:delete"]
 
 READY_TIMEOUT_S = 90.0
+SHARED_MODEL_CACHE = Path(__file__).resolve().parents[2] / "data" / "models"
 STOP_TIMEOUT_S = 20.0
 HTTP_TIMEOUT_S = 30.0
 
@@ -57,6 +58,10 @@ def server_env(
     }
     if admin_key is not None:
         env["MEMORY_BOOTSTRAP_ADMIN_KEY"] = admin_key
+    # The ONNX embedding files are built once per checkout (data/models, where the API tests'
+    # embedder keeps them too) instead of once per fresh data dir, ~10 s each; a test of the
+    # build itself passes its own MEMORY_EMBEDDING_CACHE_DIR in ``extra``.
+    env["MEMORY_EMBEDDING_CACHE_DIR"] = str(SHARED_MODEL_CACHE)
     env |= dict(extra or {})
     return env
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, Literal, cast, get_args
@@ -116,6 +117,40 @@ def scope_condition(column: ColumnElement[str], scopes: ScopeFilter) -> ColumnEl
     return or_(*clauses)
 
 
+@dataclass(frozen=True, slots=True)
+class PostgresPoolOptions:
+    """The PostgreSQL connection pool of one process (SQLite needs none)."""
+
+    size: int = 5
+    max_overflow: int = 10
+    # A request that waits longer than this for a connection fails as StoreUnavailable (503)
+    # instead of queueing without bound behind a stuck database.
+    timeout_seconds: float = 10.0
+    # Replaced before a proxy or firewall drops them silently for idling; -1 keeps them.
+    recycle_seconds: int = 1800
+    connect_timeout_seconds: int = 10
+    # Server-side limit per statement, so one runaway query cannot hold a pooled connection
+    # (and the locks it took) for ever; 0 turns it off.
+    statement_timeout_ms: int = 30_000
+
+
+def _postgres_engine(url: URL, pool: PostgresPoolOptions) -> Engine:
+    connect_args: dict[str, Any] = {"connect_timeout": pool.connect_timeout_seconds}
+    if pool.statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={int(pool.statement_timeout_ms)}"
+    return create_engine(
+        url,
+        # A connection the server closed (restart, failover) is replaced before it is used,
+        # instead of failing the request that drew it.
+        pool_pre_ping=True,
+        pool_size=pool.size,
+        max_overflow=pool.max_overflow,
+        pool_timeout=pool.timeout_seconds,
+        pool_recycle=pool.recycle_seconds,
+        connect_args=connect_args,
+    )
+
+
 class SqlControlStore:
     """:class:`memory_service.domain.ports.ControlStore` on SQLite or PostgreSQL.
 
@@ -129,6 +164,7 @@ class SqlControlStore:
         *,
         audit_key: bytes,
         clock: Callable[[], datetime] = _utc_now,
+        pool: PostgresPoolOptions | None = None,
     ) -> None:
         self._url = normalise_url(url)
         self._audit_key = audit_key
@@ -137,14 +173,7 @@ class SqlControlStore:
         if backend == "sqlite":
             self._engine = self._sqlite_engine(self._url)
         elif backend == "postgresql":
-            self._engine = create_engine(
-                self._url,
-                pool_pre_ping=True,
-                pool_size=5,
-                max_overflow=10,
-                pool_timeout=10,
-                connect_args={"connect_timeout": 10},
-            )
+            self._engine = _postgres_engine(self._url, pool or PostgresPoolOptions())
         else:
             raise ValueError(f"unsupported control store backend {backend!r}")
         self._is_sqlite = backend == "sqlite"
@@ -241,6 +270,9 @@ class SqlControlStore:
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self._write() as conn:
             if not self._is_sqlite:
+                # A replica may wait on the lock below for as long as another one migrates, and
+                # a migration may rewrite big tables: neither is a runaway statement.
+                conn.execute(text("SET LOCAL statement_timeout = 0"))
                 # Two replicas starting together must not both create the tables.
                 conn.execute(select(func.pg_advisory_xact_lock(literal(_PG_MIGRATION_LOCK))))
             config.attributes["connection"] = conn

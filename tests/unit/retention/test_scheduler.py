@@ -1,4 +1,4 @@
-"""The wiring against a stand-in backend: APScheduler itself is not installed in this venv."""
+"""The wiring against a stand-in backend, and the real APScheduler where it matters."""
 
 from __future__ import annotations
 
@@ -93,6 +93,7 @@ def test_run_now_and_unknown_jobs() -> None:
 
 def test_shutdown_hands_the_leases_back() -> None:
     scheduler, backend, leases = make([job("a", Schedule(interval_seconds=60))])
+    scheduler.start()
     scheduler.run_now("a")
     scheduler.shutdown(wait=False)
     assert backend.shut_down_with is False
@@ -111,3 +112,13 @@ def test_duplicate_names_are_refused() -> None:
 def test_bad_schedules_are_refused(kwargs: dict[str, Any]) -> None:
     with pytest.raises(InvalidSchedule):
         Schedule(**kwargs)
+
+
+def test_a_scheduler_that_never_started_shuts_down_cleanly() -> None:
+    """API replicas keep the scheduler off but may run jobs by hand; closing must not raise."""
+    leases = FakeLeaseStore()
+    runner = JobRunner(leases, FakeRunLog(), holder="api-1", clock=ManualClock())
+    scheduler = RetentionScheduler([job("a", Schedule(interval_seconds=60))], runner)
+    scheduler.run_now("a")
+    scheduler.shutdown(wait=True)  # the real APScheduler backend, never started
+    assert leases.leases == {}

@@ -1,0 +1,489 @@
+"""Recall latency per embedding backend on the embedded default, as a client sees it.
+
+For each size N this builds one data dir with N memories over ``--scopes`` scopes, then, for each
+backend in ``--backends`` (torch, onnx, onnx-int8), starts ``memory-service serve`` on it with
+``MEMORY_EMBEDDING_BACKEND`` set and times ``POST /v1/memories/search`` over HTTP: one client
+thread per keep-alive connection, requests back to back, untimed warm-up first. ``--rounds``
+repeats the backend loop (a fresh server each time) so that each figure comes with its spread
+over rounds (min / median / max of the per-round p50) on a shared, noisy machine.
+
+Loading bypasses classification: the memories go through the service's own storage path
+(``IndexWriter.commit`` with ``SqlControlStore.append_versions``, audit events included, then
+``optimize()`` as the nightly compaction would), with real embeddings from the int8 ONNX
+model (what the default backend stores), on every core. 100k memories load in minutes; through
+the HTTP API with classification they would take about an hour here.
+
+Also printed: the query embedding alone per backend, in this process (one short query, one
+thread). Run: ``.venv/bin/python bench/bench_recall.py [--sizes 100000] [--scopes 50]
+[--backends torch onnx onnx-int8] [--rounds 3] [--out bench/results/recall.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import structlog
+from bench_core import (
+    ADMIN_KEY,
+    REPO,
+    CpuMeter,
+    Server,
+    free_port,
+    loadavg,
+    log,
+    memory_text,
+    query_text,
+    scope_names,
+    snapshot_source,
+    summary,
+    timed,
+    use_source,
+    write_json,
+)
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+SEED = 20240917
+LOAD_BATCH = 500
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class ParallelEmbedder:
+    """Splits a batch over one thread per core (onnxruntime releases the GIL while it runs).
+
+    int8 one text at a time on every core: faster here than the float model in padded batches,
+    and the vectors are the ones the default backend stores.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+        self.dimension = inner.dimension
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        workers = os.cpu_count() or 1
+        size = -(-len(texts) // workers)
+        parts = [list(texts[i : i + size]) for i in range(0, len(texts), size)]
+        return [v for part in self._pool.map(self._inner.embed, parts) for v in part]
+
+
+def build_store(data_dir: Path, n: int, scopes: list[str], model_cache: Path) -> dict[str, Any]:
+    """N memories through the storage path the service uses after classification."""
+    from memory_service.app import build_control_store  # noqa: PLC0415 - the snapshot's code
+    from memory_service.domain.audit import AuditEntry  # noqa: PLC0415
+    from memory_service.domain.models import (  # noqa: PLC0415
+        Classification,
+        Provenance,
+        VersionRecord,
+    )
+    from memory_service.embedding.onnx_runtime import OnnxRuntimeEmbedder  # noqa: PLC0415
+    from memory_service.services.index_writer import IndexWriter  # noqa: PLC0415
+    from memory_service.settings import Settings  # noqa: PLC0415
+    from memory_service.storage.qdrant_edge_index import QdrantEdgeMemoryIndex  # noqa: PLC0415
+
+    # Every appended audit event is also a log line; 100k of them would drown the progress.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    settings = Settings(data_dir=data_dir, bootstrap_admin_key=ADMIN_KEY)
+    control = build_control_store(settings)
+    embedder = ParallelEmbedder(OnnxRuntimeEmbedder(model_cache, quantized=True, threads=1))
+    index = QdrantEdgeMemoryIndex(data_dir / "qdrant", embedder.dimension)
+    writer = IndexWriter(control=control, index=index, embedder=embedder)
+    rng = random.Random(SEED)
+    provenance = Provenance("bench-loader", "bench-load", {})
+    out: dict[str, Any] = {}
+    start = time.perf_counter()
+    try:
+        for begin in range(0, n, LOAD_BATCH):
+            now = datetime.now(UTC)
+            records = []
+            for _ in range(min(LOAD_BATCH, n - begin)):
+                content, tag = memory_text(rng)
+                records.append(
+                    VersionRecord(
+                        memory_id=uuid.UUID(int=rng.getrandbits(128), version=4),
+                        version=1,
+                        scope=rng.choice(scopes),
+                        content=content,
+                        metadata={"source": "bench"},
+                        tags=(tag,),
+                        subject=None,
+                        expires_at=None,
+                        classification=Classification(),
+                        provenance=provenance,
+                        op="create",
+                        changed_by="bench-loader",
+                        changed_at=now,
+                        created_at=now,
+                    )
+                )
+            audit = [
+                AuditEntry(
+                    "memory.create",
+                    "bench-loader",
+                    scope=r.scope,
+                    memory_ids=(str(r.memory_id),),
+                    decision={"outcome": "stored", "findings": []},
+                )
+                for r in records
+            ]
+            writer.commit(
+                records,
+                lambda records=records, audit=audit: control.append_versions(
+                    [(r, None) for r in records], audit=audit
+                ),
+            )
+            writer.sync_index()
+            done = begin + len(records)
+            if done % (n // 10 or 1) < LOAD_BATCH:
+                rate = done / (time.perf_counter() - start)
+                log(f"  loaded {done}/{n} ({rate:.0f} memories/s)")
+        out["load_s"] = round(time.perf_counter() - start, 1)
+        log("  optimize() (HNSW graphs), as the nightly compaction does")
+        optimize_s, _ = timed(index.optimize)
+        out["optimize_s"] = round(optimize_s, 1)
+    finally:
+        index.close()
+        control.close()
+    return out
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def _reader_key(base_url: str) -> str:
+    body = {"name": "bench-reader", "grants": [{"scope": "org/**", "permissions": ["memory:read"]}]}
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as c:
+        response = c.post("/v1/keys", json=body)
+        response.raise_for_status()
+        key: str = response.json()["key"]
+        return key
+
+
+def _search_body(rng: random.Random, scopes: list[str], *, scoped: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"query": query_text(rng), "limit": 10}
+    if scoped:
+        body["scopes"] = [rng.choice(scopes)]
+    return body
+
+
+def time_searches(
+    base_url: str,
+    key: str,
+    scopes: list[str],
+    *,
+    scoped: bool,
+    count: int,
+    warmup: int,
+    concurrency: int,
+) -> dict[str, Any]:
+    """``count`` searches per client over ``concurrency`` clients, each on its own connection."""
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    empty = [0] * concurrency
+    errors: list[Exception] = []
+    barrier = threading.Barrier(concurrency)
+
+    def client(slot: int) -> None:
+        rng = random.Random(SEED + slot)
+        headers = {"Authorization": f"Bearer {key}"}
+        try:
+            with httpx.Client(base_url=base_url, headers=headers, timeout=120.0) as http:
+                for _ in range(warmup):
+                    http.post("/v1/memories/search", json=_search_body(rng, scopes, scoped=scoped))
+                barrier.wait()
+                for _ in range(count):
+                    body = _search_body(rng, scopes, scoped=scoped)
+                    elapsed, response = timed(http.post, "/v1/memories/search", json=body)
+                    response.raise_for_status()
+                    empty[slot] += not response.json()["results"]
+                    latencies[slot].append(elapsed)
+        except Exception as exc:  # noqa: BLE001 - re-raised by the main thread below
+            errors.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    flat = [x for per in latencies for x in per]
+    if sum(empty):
+        raise RuntimeError(f"{sum(empty)} searches found nothing in a loaded store")
+    # Throughput over the timed part only: total requests / the slowest client's timed span.
+    timed_wall = max(sum(per) for per in latencies)
+    return summary(
+        flat,
+        concurrency=concurrency,
+        throughput_per_s=round(len(flat) / timed_wall, 1),
+        wall_s=round(wall, 2),
+    )
+
+
+def embed_alone(backends: Sequence[str], model_cache: Path, count: int) -> dict[str, Any]:
+    """One short query through each backend in this process, one thread, as the service does.
+
+    The backends take turns in slices of 20 queries, so that a noisy neighbour weighs on all
+    of them alike; the per-slice p50s give the spread.
+    """
+    from memory_service.app import build_embedder  # noqa: PLC0415
+    from memory_service.settings import Settings  # noqa: PLC0415
+
+    embedders: dict[str, Any] = {}
+    loads: dict[str, float] = {}
+    for backend in backends:
+        settings = Settings(embedding_backend=backend, embedding_cache_dir=model_cache)
+        loads[backend], embedders[backend] = timed(build_embedder, settings)
+    rng = random.Random(SEED)
+    for embedder in embedders.values():
+        for _ in range(30):
+            embedder.embed([query_text(rng)])
+    samples: dict[str, list[float]] = {b: [] for b in backends}
+    slice_p50s: dict[str, list[float]] = {b: [] for b in backends}
+    for _ in range(max(1, count // 20)):
+        queries = [query_text(rng) for _ in range(20)]
+        for backend, embedder in embedders.items():
+            part = [timed(embedder.embed, [q])[0] for q in queries]
+            samples[backend] += part
+            slice_p50s[backend].append(float(np.median(part)) * 1000)
+    return {
+        b: summary(
+            samples[b],
+            load_s=round(loads[b], 2),
+            slice_p50_ms_min=round(min(slice_p50s[b]), 3),
+            slice_p50_ms_max=round(max(slice_p50s[b]), 3),
+        )
+        for b in backends
+    }
+
+
+def bench_backend(
+    data_dir: Path,
+    backend: str,
+    *,
+    scopes: list[str],
+    args: argparse.Namespace,
+    work: Path,
+    model_cache: Path,
+) -> dict[str, Any]:
+    env = {
+        "MEMORY_EMBEDDING_BACKEND": backend,
+        "MEMORY_EMBEDDING_CACHE_DIR": str(model_cache),
+        **dict(kv.split("=", 1) for kv in args.server_env),
+    }
+    server = Server(data_dir, free_port(), work / f"server-{backend}.log", env)
+    out: dict[str, Any] = {}
+    with server:
+        out["startup_s"] = round(server.start(), 2)
+        reader = _reader_key(server.base_url)
+        pids = {"server": server.pid, "client": os.getpid()}
+        for concurrency in args.concurrency:
+            for kind, scoped, key in (("scoped", True, ADMIN_KEY), ("subtree", False, reader)):
+                with CpuMeter(pids) as cpu:
+                    stats = time_searches(
+                        server.base_url,
+                        key,
+                        scopes,
+                        scoped=scoped,
+                        count=args.searches,
+                        warmup=args.warmup,
+                        concurrency=concurrency,
+                    )
+                stats["cpu"] = cpu.result
+                out[f"{kind}_c{concurrency}"] = stats
+                log(
+                    f"  {backend} {kind} c={concurrency}: p50 {stats['p50_ms']:.2f} ms, "
+                    f"p95 {stats['p95_ms']:.2f} ms, {stats['throughput_per_s']}/s "
+                    f"(other procs {cpu.result['other_cores']:.2f} cores)"
+                )
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _spread(values: Sequence[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{min(values):.2f} / {float(np.median(values)):.2f} / {max(values):.2f}"
+
+
+def print_embed_table(embed: dict[str, Any]) -> None:
+    print("query embedding alone (in-process, 1 thread): p50 ms [min-max of 20-query slices]")
+    for backend, stats in embed.items():
+        print(
+            f"  {backend:>9}: p50 {stats['p50_ms']:.2f} "
+            f"[{stats['slice_p50_ms_min']:.2f}-{stats['slice_p50_ms_max']:.2f}], "
+            f"p95 {stats['p95_ms']:.2f}, load {stats['load_s']} s"
+        )
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print_embed_table(results["embed_alone"])
+    if not results["runs"]:
+        return
+    rows: list[tuple[str, ...]] = [
+        ("N", "backend", "search", "conc", "p50 ms", "p95 ms", "per s", "embed p50 ms")
+    ]
+    for run in results["runs"]:
+        for backend in run["backends"]:
+            rounds = [r[backend] for r in run["rounds"]]
+            embed = run["embed_alone"].get(backend, {})
+            for metric in rounds[0]:
+                if metric == "startup_s":
+                    continue
+                kind, _, conc = metric.partition("_c")
+                rows.append(
+                    (
+                        f"{run['n']:,}",
+                        backend,
+                        kind,
+                        conc,
+                        _spread([r[metric]["p50_ms"] for r in rounds]),
+                        _spread([r[metric]["p95_ms"] for r in rounds]),
+                        _spread([r[metric]["throughput_per_s"] for r in rounds]),
+                        f"{embed['p50_ms']:.2f}" if embed else "",
+                    )
+                )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for number, row in enumerate(rows):
+        print(" | ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+        if number == 0:
+            print("-+-".join("-" * w for w in widths))
+    print("(with several rounds: min / median / max over rounds of each round's figure)")
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--scopes", type=int, default=50)
+    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--searches", type=int, default=300, help="timed, per client")
+    parser.add_argument("--warmup", type=int, default=30, help="untimed, per client")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1])
+    parser.add_argument("--embed-count", type=int, default=300)
+    parser.add_argument(
+        "--embed-only", action="store_true", help="only the query-embedding table, no store"
+    )
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "recall.json")
+    parser.add_argument(
+        "--model-cache",
+        type=Path,
+        default=None,
+        help="where the ONNX files are cached (shared by the loader and every server; "
+        "default: a directory in the run's work dir, built once per run)",
+    )
+    parser.add_argument(
+        "--server-env",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the servers, e.g. MEMORY_SCHEDULER_ENABLED=false",
+    )
+    parser.add_argument(
+        "--snapshot",
+        default="worktree",
+        help="product to run, copied at start: 'worktree', a git revision, or 'none'",
+    )
+    return parser.parse_args(argv)
+
+
+def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    if args.snapshot != "none":
+        source = snapshot_source(args.snapshot, work / "src")
+        use_source(work / "src")
+    else:
+        source = {"snapshot": None}
+    model_cache = args.model_cache or work / "models"
+    scopes = scope_names(args.scopes)
+    results: dict[str, Any] = {
+        "meta": {
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "source": source,
+            "cpus": os.cpu_count(),
+            "loadavg_start": loadavg(),
+            "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "loader": "IndexWriter.commit + append_versions (no classification), int8 ONNX "
+            "vectors, then optimize()",
+        },
+        "runs": [],
+    }
+    log("query embedding alone, per backend (builds the ONNX cache on the first call)")
+    embed = embed_alone(args.backends, model_cache, args.embed_count)
+    for backend, stats in embed.items():
+        log(f"  {backend}: p50 {stats['p50_ms']:.2f} ms (load {stats['load_s']} s)")
+    results["embed_alone"] = embed
+    for n in [] if args.embed_only else args.sizes:
+        data_dir = work / f"data-{n}"
+        log(f"N={n}: loading {n} memories over {len(scopes)} scopes")
+        run: dict[str, Any] = {
+            "n": n,
+            "scopes": len(scopes),
+            "backends": args.backends,
+            "embed_alone": embed,
+            "load": build_store(data_dir, n, scopes, model_cache),
+            "rounds": [],
+        }
+        log(f"N={n}: loaded in {run['load']['load_s']} s, optimize {run['load']['optimize_s']} s")
+        for round_number in range(args.rounds):
+            log(f"N={n}: round {round_number + 1}/{args.rounds}")
+            run["rounds"].append(
+                {
+                    backend: bench_backend(
+                        data_dir,
+                        backend,
+                        scopes=scopes,
+                        args=args,
+                        work=work,
+                        model_cache=model_cache,
+                    )
+                    for backend in args.backends
+                }
+            )
+            write_json({**results, "runs": [*results["runs"], run]}, args.out)
+        results["runs"].append(run)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    results["meta"]["loadavg_end"] = loadavg()
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    work = Path(tempfile.mkdtemp(prefix="bench-recall-"))
+    try:
+        results = run_all(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results["meta"]["total_wall_s"] = round(time.perf_counter() - started, 1)
+    write_json(results, args.out)
+    print_table(results)
+    print(f"\ntotal wall time {results['meta']['total_wall_s']} s; results in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

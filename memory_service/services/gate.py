@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import structlog
 
-from classifiers.findings import Kind
+from classifiers.findings import Finding, Kind
 from classifiers.pipeline import ClassificationPipeline, Decision, apply
 from classifiers.policy import Action, Policy
 from memory_service.domain.ports import Pseudonymizer
@@ -128,19 +128,31 @@ class ContentGate:
             raise ValueError("a softened policy still held the text back")
         return decision
 
-    def query_variants(self, query: str, orgs: list[str]) -> dict[str, str]:
-        """The query as each org's memories would hold it: PII replaced by that org's pseudonyms.
+    def query_pii(self, query: str) -> concurrent.futures.Future[list[Finding]]:
+        """Start looking for personal data in a search query, on the classification pool, so
+        that the caller can embed and search the query as written meanwhile."""
 
-        Returns ``{}`` when the query holds no PII (one plain search is enough).
-        """
-        findings = [f for f in self._pipeline.findings(query) if f.kind is Kind.PII]
+        def pii() -> list[Finding]:
+            return [f for f in self._pipeline.findings(query) if f.kind is Kind.PII]
+
+        return self._pool.submit(pii)
+
+    def variants_for(
+        self, query: str, findings: Sequence[Finding], orgs: Sequence[str]
+    ) -> dict[str, str]:
+        """The query as each org's memories would hold it: its PII replaced by that org's
+        pseudonyms. Empty when the query holds no PII (the search as written is enough)."""
         if not findings:
             return {}
         variants = {}
         for org in orgs:
-            decision = apply(query, findings, _QUERY_POLICY, self._pseudonymize_in(org))
+            decision = apply(query, list(findings), _QUERY_POLICY, self._pseudonymize_in(org))
             variants[org] = decision.content or query
         return variants
+
+    def query_variants(self, query: str, orgs: list[str]) -> dict[str, str]:
+        """:meth:`variants_for` after :meth:`query_pii`, in one call."""
+        return self.variants_for(query, self.query_pii(query).result(), orgs)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -533,26 +533,28 @@ class MemoryService:
         min_score: float | None,
     ) -> list[ScoredMemory]:
         now = self._clock()
+        # The PII check (NER) runs on the other core while the query as written is embedded
+        # and searched; most queries name nobody and need nothing more.
+        pending = self._gate.query_pii(query)
+        vector = self._embedder.embed([query])[0]
+        hits = self._index.search(
+            vector, scope_filter, filters, limit=limit, now=now, min_score=min_score
+        )
+        findings = pending.result()
+        if not findings:
+            return hits
         roots = scope_filter.roots
         orgs = roots if roots is not None else self._control.scope_roots()
-        variants = self._gate.query_variants(query, orgs)
-        if not variants:
-            vector = self._embedder.embed([query])[0]
-            return self._index.search(
-                vector, scope_filter, filters, limit=limit, now=now, min_score=min_score
-            )
+        variants = self._gate.variants_for(query, findings, orgs)
         # Memories hold pseudonyms, keyed per org: search each org with its own spelling of
-        # the query, and once as written (NER may have missed the name in the memory), then
-        # keep the best score per memory. The raw query is never stored.
-        vectors = self._embedder.embed([query, *variants.values()])
-        searches = [(scope_filter, vectors[0])] + [
-            (scope_filter.narrowed_to(ScopePattern(base=org, subtree=True)), vector)
-            for org, vector in zip(variants, vectors[1:], strict=True)
-        ]
-        best: dict[uuid.UUID, ScoredMemory] = {}
-        for within, vector in searches:
+        # the query too (NER may have missed the name in the memory, so the search as written
+        # stays), then keep the best score per memory. The raw query is never stored.
+        vectors = self._embedder.embed(list(variants.values()))
+        best = {hit.memory.id: hit for hit in hits}
+        for org, org_vector in zip(variants, vectors, strict=True):
+            within = scope_filter.narrowed_to(ScopePattern(base=org, subtree=True))
             for hit in self._index.search(
-                vector, within, filters, limit=limit, now=now, min_score=min_score
+                org_vector, within, filters, limit=limit, now=now, min_score=min_score
             ):
                 if hit.memory.id not in best or best[hit.memory.id].score < hit.score:
                     best[hit.memory.id] = hit

@@ -13,9 +13,12 @@ Loading bypasses classification: the memories go through the service's own stora
 model (what the default backend stores), on every core. 100k memories load in minutes; through
 the HTTP API with classification they would take about an hour here.
 
+``--writes K`` also times K single ``POST /v1/memories`` per round after the searches (the
+write path whole: classification, embedding, both stores, audit) on the loaded store.
+
 Also printed: the query embedding alone per backend, in this process (one short query, one
 thread). Run: ``.venv/bin/python bench/bench_recall.py [--sizes 100000] [--scopes 50]
-[--backends torch onnx onnx-int8] [--rounds 3] [--out bench/results/recall.json]``.
+[--backends torch onnx onnx-int8] [--rounds 3] [--writes 200] [--out bench/results/recall.json]``.
 """
 
 from __future__ import annotations
@@ -239,6 +242,24 @@ def time_searches(
     )
 
 
+def time_writes(base_url: str, scopes: list[str], *, count: int, warmup: int) -> dict[str, Any]:
+    """``count`` single writes (classified and embedded) on one keep-alive connection."""
+    rng = random.Random(SEED + 7)
+    latencies: list[float] = []
+    with httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=120.0
+    ) as http:
+        for number in range(warmup + count):
+            content, tag = memory_text(rng)
+            body = {"content": content, "scope": rng.choice(scopes), "tags": [tag]}
+            elapsed, response = timed(http.post, "/v1/memories", json=body)
+            if response.status_code not in {201, 202}:
+                raise RuntimeError(f"write answered {response.status_code}")
+            if number >= warmup:
+                latencies.append(elapsed)
+    return summary(latencies, concurrency=1, throughput_per_s=round(count / sum(latencies), 1))
+
+
 def embed_alone(backends: Sequence[str], model_cache: Path, count: int) -> dict[str, Any]:
     """One short query through each backend in this process, one thread, as the service does.
 
@@ -315,6 +336,17 @@ def bench_backend(
                     f"p95 {stats['p95_ms']:.2f} ms, {stats['throughput_per_s']}/s "
                     f"(other procs {cpu.result['other_cores']:.2f} cores)"
                 )
+        if args.writes:
+            # After the searches: every write grows the store the next round searches.
+            with CpuMeter(pids) as cpu:
+                stats = time_writes(server.base_url, scopes, count=args.writes, warmup=args.warmup)
+            stats["cpu"] = cpu.result
+            out["write_c1"] = stats
+            log(
+                f"  {backend} write c=1: p50 {stats['p50_ms']:.2f} ms, "
+                f"p95 {stats['p95_ms']:.2f} ms, {stats['throughput_per_s']}/s "
+                f"(other procs {cpu.result['other_cores']:.2f} cores)"
+            )
     return out
 
 
@@ -384,6 +416,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--searches", type=int, default=300, help="timed, per client")
     parser.add_argument("--warmup", type=int, default=30, help="untimed, per client")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1])
+    parser.add_argument(
+        "--writes",
+        type=int,
+        default=0,
+        help="also time this many single writes (classified, embedded) per round, after searches",
+    )
     parser.add_argument("--embed-count", type=int, default=300)
     parser.add_argument(
         "--embed-only", action="store_true", help="only the query-embedding table, no store"

@@ -44,8 +44,7 @@ class ClientTools(MemoryTools):
         scope = scope or self._default_scope
         if not scope:
             raise ToolRefused(422, "Invalid input", "scope is required (or start with --scope)")
-        fields: dict[str, Any] = {"tags": tags, "metadata": metadata, "subject": subject}
-        given = {k: v for k, v in fields.items() if v is not None}
+        given = _given(tags=tags, metadata=metadata, subject=subject)
         return _wire(await self._run(self._client.remember(content, scope, **given)))
 
     async def find(
@@ -56,16 +55,14 @@ class ClientTools(MemoryTools):
         tags_any: list[str] | None,
         subject: str | None,
     ) -> Json:
-        options: dict[str, Any] = {"scopes": scopes, "tags_any": tags_any, "subject": subject}
-        given = {k: v for k, v in options.items() if v is not None}
+        given = _given(scopes=scopes, tags_any=tags_any, subject=subject)
         hits = await self._run(self._client.search(query, limit=limit, **given))
         return {"results": [_wire(hit) for hit in hits]}
 
     async def list_page(
         self, scope: str | None, tag: str | None, limit: int, cursor: str | None
     ) -> Json:
-        query: dict[str, Any] = {"scope": scope, "tag": tag, "cursor": cursor}
-        given = {k: v for k, v in query.items() if v is not None}
+        given = _given(scope=scope, tag=tag, cursor=cursor)
         return _wire(await self._run(self._client.list_memories(limit=limit, **given)))
 
     async def get(self, memory_id: str) -> Json:
@@ -78,8 +75,7 @@ class ClientTools(MemoryTools):
         tags: list[str] | None,
         metadata: Json | None,
     ) -> Json:
-        change: dict[str, Any] = {"content": content, "tags": tags, "metadata": metadata}
-        given = {k: v for k, v in change.items() if v is not None}
+        given = _given(content=content, tags=tags, metadata=metadata)
         result = await self._run(self._client.update(memory_id, **given))
         if isinstance(result, m.Stored):
             return {"status": "stored", "memory": _wire(result.memory)}
@@ -88,6 +84,11 @@ class ClientTools(MemoryTools):
     async def delete(self, memory_id: str) -> Json:
         await self._run(self._client.delete(memory_id))
         return {"status": "deleted", "id": memory_id}
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """The arguments the agent gave: an omitted tool argument is absent from the API call."""
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _wire(value: msgspec.Struct) -> Json:

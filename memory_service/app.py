@@ -61,6 +61,7 @@ from memory_service.services.keys import KeyService
 from memory_service.services.memories import MemoryService
 from memory_service.services.policies import PolicyService
 from memory_service.services.quarantine import QuarantineService
+from memory_service.services.query_pseudonyms import NerVariants
 from memory_service.services.retention import RetentionPolicies, ServiceRetentionStore
 from memory_service.services.review import ReviewService
 from memory_service.services.validation import Limits
@@ -237,6 +238,7 @@ def build_control_store(settings: Settings) -> SqlControlStore:
         audit_key=build_audit_key(settings),
         clock=utc_now,
         pool=postgres_pool_options(settings),
+        fsync_read_audits=settings.audit_reads_fsync,
     )
     control.migrate()
     return control
@@ -286,6 +288,9 @@ def build_runtime(
         limits=limits,
         undo_window=timedelta(seconds=settings.undo_window_seconds),
         retention_cutoff=retention_policies.cutoff,
+        query_variants=NerVariants(gate, control.scope_roots).start
+        if settings.query_pseudonyms == "ner"
+        else None,
     )
     keys = KeyService(control, utc_now)
     erasure_store = SqlErasureStore(control)

@@ -13,16 +13,17 @@ import hmac
 import os
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from memory_service.domain.models import Sealed
+from memory_service.domain.pseudonyms import make_token
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
-PSEUDONYM_HEX = 6
 
 
 class KeyMaterialError(ValueError):
@@ -125,12 +126,25 @@ class HmacPseudonymizer:
     def _org_key(self, org: str) -> bytes:
         return hmac.new(self.secret, b"pseudonym-org:" + org.encode(), hashlib.sha256).digest()
 
+    def org_hasher(self, org: str) -> Callable[[str, str], str]:
+        """:meth:`pseudonym` for one org, with its key derived once: a search query turns
+        dozens of word runs into tokens, so the per-call key derivation would dominate."""
+        keyed = hmac.new(self._org_key(org), digestmod=hashlib.sha256)
+
+        def pseudonym(entity_type: str, value: str) -> str:
+            digest = keyed.copy()
+            digest.update(f"{entity_type}\x00{canonical(value)}".encode())
+            return make_token(entity_type, digest.hexdigest())
+
+        return pseudonym
+
     def pseudonym(self, org: str, entity_type: str, value: str) -> str:
-        canonical = " ".join(unicodedata.normalize("NFKC", value).casefold().split())
-        digest = hmac.new(
-            self._org_key(org), f"{entity_type}\x00{canonical}".encode(), hashlib.sha256
-        ).hexdigest()
-        return f"<{entity_type}_{digest[:PSEUDONYM_HEX]}>"
+        return self.org_hasher(org)(entity_type, value)
+
+
+def canonical(value: str) -> str:
+    """One spelling per value: "Emily  CLARKE" and "emily clarke" get the same pseudonym."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
 
 
 def keyed_digest(key: bytes, label: str, value: str) -> str:

@@ -97,6 +97,8 @@ class IndexQuery:
     subject: str | None = None
     metadata: JsonObject = field(default_factory=dict)
     include_deleted: bool = False
+    # Memories holding any of these pseudonym tokens (set by the recall path, never by a caller).
+    pseudonyms_any: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

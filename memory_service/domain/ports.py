@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -169,6 +169,11 @@ class ControlStore(Protocol):
         """Chain ``entries`` onto the audit trail; raises if it cannot (fail closed)."""
         ...
 
+    def record_read_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """:meth:`record_audit` for a read: committed before the caller gets anything, but
+        flushed to disk as the store is configured (see ``MEMORY_AUDIT_READS_FSYNC``)."""
+        ...
+
     # health
     def ping(self) -> None: ...
 
@@ -187,6 +192,10 @@ class Pseudonymizer(Protocol):
     """Stable, keyed pseudonyms: the same value in the same org always gets the same token."""
 
     def pseudonym(self, org: str, entity_type: str, value: str) -> str: ...
+
+    def org_hasher(self, org: str) -> Callable[[str, str], str]:
+        """``pseudonym`` bound to one org: ``(entity type, value) -> token``."""
+        ...
 
 
 class PolicyStore(Protocol):

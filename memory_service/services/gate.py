@@ -65,6 +65,10 @@ class ContentGate:
         )
 
     @property
+    def pseudonymizer(self) -> Pseudonymizer:
+        return self._pseudonymizer
+
+    @property
     def classifier_names(self) -> tuple[str, ...]:
         return self._pipeline.names
 

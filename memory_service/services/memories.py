@@ -34,6 +34,7 @@ from memory_service.services import validation
 from memory_service.services.gate import ContentGate
 from memory_service.services.index_writer import IndexWriter, memory_from_version
 from memory_service.services.quarantine import QuarantineService
+from memory_service.services.query_pseudonyms import PseudonymLookup, QueryVariants
 from memory_service.services.validation import Limits
 
 
@@ -102,6 +103,7 @@ class MemoryService:
         clock: Callable[[], datetime],
         limits: Limits,
         undo_window: timedelta,
+        query_variants: QueryVariants | None = None,
         retention_cutoff: Callable[[str, datetime], datetime | None] = lambda _s, _n: None,
     ) -> None:
         self._control = control
@@ -114,6 +116,9 @@ class MemoryService:
         self._undo_window = undo_window
         self._writer = writer
         self._retention_cutoff = retention_cutoff
+        self._query_variants = (
+            query_variants or PseudonymLookup(index, gate.pseudonymizer, control.scope_roots).start
+        )
 
     # -- writes -------------------------------------------------------------------------
 
@@ -533,22 +538,17 @@ class MemoryService:
         min_score: float | None,
     ) -> list[ScoredMemory]:
         now = self._clock()
-        # The PII check (NER) runs on the other core while the query as written is embedded
-        # and searched; most queries name nobody and need nothing more.
-        pending = self._gate.query_pii(query)
+        finish = self._query_variants(query, scope_filter, now)
         vector = self._embedder.embed([query])[0]
         hits = self._index.search(
             vector, scope_filter, filters, limit=limit, now=now, min_score=min_score
         )
-        findings = pending.result()
-        if not findings:
+        variants = finish()
+        if not variants:
             return hits
-        roots = scope_filter.roots
-        orgs = roots if roots is not None else self._control.scope_roots()
-        variants = self._gate.variants_for(query, findings, orgs)
         # Memories hold pseudonyms, keyed per org: search each org with its own spelling of
-        # the query too (NER may have missed the name in the memory, so the search as written
-        # stays), then keep the best score per memory. The raw query is never stored.
+        # the query too (a memory may also hold the name as written, so that search stays),
+        # then keep the best score per memory. The raw query is never stored.
         vectors = self._embedder.embed(list(variants.values()))
         best = {hit.memory.id: hit for hit in hits}
         for org, org_vector in zip(variants, vectors, strict=True):
@@ -571,7 +571,7 @@ class MemoryService:
             or self._past_retention(head.scope, head.created_at, now)
         ):
             raise NotFound
-        self._control.record_audit(
+        self._control.record_read_audit(
             [
                 audit_entry(
                     caller,
@@ -593,7 +593,7 @@ class MemoryService:
         scope: str | None,
         details: dict[str, Any] | None = None,
     ) -> None:
-        self._control.record_audit(
+        self._control.record_read_audit(
             [
                 audit_entry(
                     caller,

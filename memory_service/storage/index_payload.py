@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from memory_service.domain.models import Classification, IndexQuery, Memory, Provenance
+from memory_service.domain.pseudonyms import HEX_DIGITS, token_digest
 from memory_service.domain.scopes import ScopeFilter, ancestors
 from memory_service.errors import InvalidInput
 
@@ -29,6 +30,11 @@ KEYWORD_FIELDS = ("scope_path", "subject", "tags")
 TENANT_FIELD = "scope"
 FLOAT_FIELDS = ("expires_ts", "created_ts")
 BOOL_FIELDS = ("deleted",)
+# The content's text index keeps only words of a pseudonym's digest length: the word tokenizer
+# reads "<PERSON_3f9a2c>" as "person" and "3f9a2c", so the digest is one indexed word, and the
+# index stays small (no other word length is kept).
+TEXT_FIELD = "content"
+TEXT_WORD_LENGTH = HEX_DIGITS
 
 # Characters that would turn a metadata key into a JSON path into nested or array values.
 _METADATA_KEY = re.compile(r"[^.\[\]\"]{1,128}")
@@ -143,6 +149,14 @@ class MatchAny:
 
 
 @dataclass(frozen=True, slots=True)
+class MatchWordsAny:
+    """The text-indexed ``key`` holds at least one of ``words``."""
+
+    key: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class GreaterThan:
     key: str
     value: float
@@ -160,7 +174,7 @@ class AnyOf:
     conditions: tuple[Condition, ...]
 
 
-Condition = MatchValue | MatchAny | GreaterThan | HasId | AnyOf
+Condition = MatchValue | MatchAny | MatchWordsAny | GreaterThan | HasId | AnyOf
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +210,11 @@ def build_filter(
             scope_conditions.append(MatchAny("scope_path", tuple(scopes.subtree_bases)))
         must.append(AnyOf(tuple(scope_conditions)))
     must.append(GreaterThan("expires_ts", _utc(now).timestamp()))
+    return IndexFilter((*must, *_request_conditions(query)))
+
+
+def _request_conditions(query: IndexQuery) -> list[Condition]:
+    must: list[Condition] = []
     if not query.include_deleted:
         must.append(MatchValue("deleted", value=False))
     if query.tags_any:
@@ -204,7 +223,12 @@ def build_filter(
         must.append(MatchValue("subject", query.subject))
     for key, value in sorted(query.metadata.items()):
         must.append(_metadata_condition(key, value))
-    return IndexFilter(tuple(must))
+    if query.pseudonyms_any:
+        # A candidate, not an answer: the digest may also be another token's or a plain word
+        # ("facade"); callers check the whole token in the content they get back.
+        digests = sorted({token_digest(token) for token in query.pseudonyms_any})
+        must.append(MatchWordsAny(TEXT_FIELD, tuple(digests)))
+    return must
 
 
 def _metadata_condition(key: str, value: Any) -> MatchValue:

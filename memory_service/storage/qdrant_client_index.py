@@ -30,6 +30,8 @@ from memory_service.storage.index_payload import (
     FLOAT_FIELDS,
     KEYWORD_FIELDS,
     TENANT_FIELD,
+    TEXT_FIELD,
+    TEXT_WORD_LENGTH,
     AnyOf,
     Condition,
     GreaterThan,
@@ -37,6 +39,7 @@ from memory_service.storage.index_payload import (
     IndexFilter,
     MatchAny,
     MatchValue,
+    MatchWordsAny,
     build_filter,
     check_limit,
     check_vector,
@@ -278,7 +281,9 @@ class QdrantClientMemoryIndex:
         existing = self._retrying(
             "get_collection", lambda: self._client.get_collection(self._collection)
         ).payload_schema
-        wanted: dict[str, models.PayloadSchemaType | models.KeywordIndexParams] = {
+        wanted: dict[
+            str, models.PayloadSchemaType | models.KeywordIndexParams | models.TextIndexParams
+        ] = {
             # is_tenant groups each scope's points together on disk, so scoped reads stay local.
             TENANT_FIELD: models.KeywordIndexParams(
                 type=models.KeywordIndexType.KEYWORD, is_tenant=True
@@ -286,6 +291,13 @@ class QdrantClientMemoryIndex:
             **dict.fromkeys(KEYWORD_FIELDS, models.PayloadSchemaType.KEYWORD),
             **dict.fromkeys(FLOAT_FIELDS, models.PayloadSchemaType.FLOAT),
             **dict.fromkeys(BOOL_FIELDS, models.PayloadSchemaType.BOOL),
+            TEXT_FIELD: models.TextIndexParams(
+                type=models.TextIndexType.TEXT,
+                tokenizer=models.TokenizerType.WORD,
+                lowercase=True,
+                min_token_len=TEXT_WORD_LENGTH,
+                max_token_len=TEXT_WORD_LENGTH,
+            ),
         }
         for field, schema in wanted.items():
             if field not in existing:
@@ -590,6 +602,10 @@ def _condition(condition: Condition) -> models.Condition:
             return models.FieldCondition(key=key, match=models.MatchValue(value=value))
         case MatchAny(key=key, values=values):
             return models.FieldCondition(key=key, match=models.MatchAny(any=list(values)))
+        case MatchWordsAny(key=key, words=words):
+            return models.FieldCondition(
+                key=key, match=models.MatchTextAny(text_any=" ".join(words))
+            )
         case GreaterThan(key=key, value=value):
             return models.FieldCondition(key=key, range=models.Range(gt=value))
         case HasId(ids=ids):

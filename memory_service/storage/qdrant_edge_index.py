@@ -18,6 +18,8 @@ from memory_service.storage.index_payload import (
     FLOAT_FIELDS,
     KEYWORD_FIELDS,
     TENANT_FIELD,
+    TEXT_FIELD,
+    TEXT_WORD_LENGTH,
     AnyOf,
     Condition,
     GreaterThan,
@@ -25,6 +27,7 @@ from memory_service.storage.index_payload import (
     IndexFilter,
     MatchAny,
     MatchValue,
+    MatchWordsAny,
     build_filter,
     check_limit,
     check_vector,
@@ -85,6 +88,12 @@ class QdrantEdgeMemoryIndex:
             **dict.fromkeys(KEYWORD_FIELDS, qe.PayloadSchemaType.Keyword),
             **dict.fromkeys(FLOAT_FIELDS, qe.PayloadSchemaType.Float),
             **dict.fromkeys(BOOL_FIELDS, qe.PayloadSchemaType.Bool),
+            TEXT_FIELD: qe.TextIndexParams(
+                tokenizer=qe.TokenizerType.Word,
+                lowercase=True,
+                min_token_len=TEXT_WORD_LENGTH,
+                max_token_len=TEXT_WORD_LENGTH,
+            ),
         }
         for field, schema in wanted.items():
             if field not in existing:
@@ -231,7 +240,7 @@ def _translate(flt: IndexFilter) -> qe.Filter:
     return qe.Filter(must=[_condition(c) for c in flt.must])
 
 
-def _condition(condition: Condition) -> qe.FieldCondition | qe.HasIdCondition | qe.Filter:
+def _condition(condition: Condition) -> qe.FieldCondition | qe.HasIdCondition | qe.Filter:  # noqa: PLR0911 - one return per condition kind
     match condition:
         case MatchValue(key=key, value=bool(value)):
             # The binding reads a Python bool as the integer 0/1, which never matches a JSON
@@ -241,6 +250,8 @@ def _condition(condition: Condition) -> qe.FieldCondition | qe.HasIdCondition | 
             return qe.FieldCondition(key, match=qe.MatchValue(value))
         case MatchAny(key=key, values=values):
             return qe.FieldCondition(key, match=qe.MatchAny(list(values)))
+        case MatchWordsAny(key=key, words=words):
+            return qe.FieldCondition(key, match=qe.MatchTextAny(" ".join(words)))
         case GreaterThan(key=key, value=value):
             return qe.FieldCondition(key, range=qe.RangeFloat(gt=value))
         case HasId(ids=ids):

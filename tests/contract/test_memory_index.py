@@ -642,6 +642,7 @@ def test_edge_reopens_with_data_and_indexes(tmp_path: Path) -> None:
             "expires_ts",
             "created_ts",
             "deleted",
+            "content",  # the text index that finds pseudonym tokens
         }
     finally:
         second.close()
@@ -739,6 +740,14 @@ def test_client_creates_payload_indexes(monkeypatch: pytest.MonkeyPatch) -> None
 
     assert created.pop("scope") == models.KeywordIndexParams(
         type=models.KeywordIndexType.KEYWORD, is_tenant=True
+    )
+    # Only words of a pseudonym digest's length: the index finds tokens, not prose.
+    assert created.pop("content") == models.TextIndexParams(
+        type=models.TextIndexType.TEXT,
+        tokenizer=models.TokenizerType.WORD,
+        lowercase=True,
+        min_token_len=6,
+        max_token_len=6,
     )
     kinds = models.PayloadSchemaType
     assert created == {

@@ -151,6 +151,37 @@ def _postgres_engine(url: URL, pool: PostgresPoolOptions) -> Engine:
     )
 
 
+@contextmanager
+def _lazy_sync(conn: Connection, *, sqlite: bool, enabled: bool) -> Iterator[None]:
+    """SQLite: ``synchronous=NORMAL`` for one transaction on this connection, then FULL again.
+
+    Set on the driver connection, outside any transaction (SQLite reads it at commit). In WAL
+    mode NORMAL skips the fsync at commit; the WAL is synced at the next FULL commit or
+    checkpoint, and recovery replays whole transactions in order, so the chain stays a prefix.
+    """
+    if not (sqlite and enabled):
+        yield
+        return
+    driver = conn.connection.driver_connection
+    if driver is None:  # a detached connection: nothing to set, and nothing safe to assume
+        raise StoreUnavailable("the control store connection is closed")
+    driver.execute("PRAGMA synchronous=NORMAL")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA synchronous=FULL")
+
+
+_DISTINCT_SCOPES = text(
+    "WITH RECURSIVE seen(scope) AS ("
+    " SELECT MIN(scope) FROM memories"
+    " UNION ALL"
+    " SELECT (SELECT MIN(m.scope) FROM memories m WHERE m.scope > seen.scope)"
+    " FROM seen WHERE seen.scope IS NOT NULL"
+    ") SELECT scope FROM seen WHERE scope IS NOT NULL"
+)
+
+
 class SqlControlStore:
     """:class:`memory_service.domain.ports.ControlStore` on SQLite or PostgreSQL.
 
@@ -165,8 +196,10 @@ class SqlControlStore:
         audit_key: bytes,
         clock: Callable[[], datetime] = _utc_now,
         pool: PostgresPoolOptions | None = None,
+        fsync_read_audits: bool = True,
     ) -> None:
         self._url = normalise_url(url)
+        self._fsync_read_audits = fsync_read_audits
         self._audit_key = audit_key
         self._clock = clock
         backend = self._url.get_backend_name()
@@ -227,8 +260,15 @@ class SqlControlStore:
             yield conn
 
     @contextmanager
-    def _write(self, audit: Sequence[AuditEntry] = ()) -> Iterator[Connection]:
-        """A write transaction that commits only together with its audit events."""
+    def _write(
+        self, audit: Sequence[AuditEntry] = (), *, fsync: bool = True
+    ) -> Iterator[Connection]:
+        """A write transaction that commits only together with its audit events.
+
+        ``fsync=False`` (read audits only) commits without waiting for the disk: the events
+        survive a killed process at once, and a power loss once the next durable commit or
+        checkpoint has run; a crash can only cut the chain's newest events, never fork it.
+        """
         if audit and self._audit_key is None:
             # Fail closed: an action that cannot be audited does not happen.
             raise StoreUnavailable("the audit trail is not configured")
@@ -236,7 +276,9 @@ class SqlControlStore:
         with _unavailable_on_driver_errors(), self._engine.connect() as conn:
             if self._is_sqlite:
                 conn.execution_options(sqlite_immediate=True)
-            with conn.begin():
+            with _lazy_sync(conn, sqlite=self._is_sqlite, enabled=not fsync), conn.begin():
+                if not fsync and not self._is_sqlite:
+                    conn.execute(text("SET LOCAL synchronous_commit = off"))
                 yield conn
                 if audit and self._audit_key is not None:
                     events = append_events(conn, self._audit_key, self._clock, audit)
@@ -254,9 +296,15 @@ class SqlControlStore:
         return self._write(audit)
 
     def record_audit(self, entries: Sequence[AuditEntry]) -> None:
-        """Audit an action that writes nothing else (a read); raises if it cannot."""
+        """Audit an action that writes nothing else; raises if it cannot."""
         if entries:
             with self._write(entries):
+                pass
+
+    def record_read_audit(self, entries: Sequence[AuditEntry]) -> None:
+        """Audit a read; raises if it cannot. Not fsynced unless ``fsync_read_audits``."""
+        if entries:
+            with self._write(entries, fsync=self._fsync_read_audits):
                 pass
 
     def audit_trail(self) -> SqlAuditTrail:
@@ -442,8 +490,10 @@ class SqlControlStore:
             return {UUID(r) for r in rows}
 
     def scope_roots(self) -> list[str]:
+        # One index seek per distinct scope (a loose index scan) instead of reading the whole
+        # scope index: 0.1-0.2 ms instead of ~4 ms at 100k memories over 50 scopes (SQLite).
         with self._read() as conn:
-            scopes = conn.execute(select(memories.c.scope).distinct()).scalars().all()
+            scopes = conn.execute(_DISTINCT_SCOPES).scalars().all()
         return sorted({scope.split("/", 1)[0] for scope in scopes})
 
     def unindexed(self, limit: int) -> list[VersionRecord]:

@@ -3,11 +3,17 @@
 For each size N this builds one data dir with N memories over ``--scopes`` scopes, then, for each
 backend in ``--backends`` (torch, onnx, onnx-int8), starts ``memory-service serve`` on it with
 ``MEMORY_EMBEDDING_BACKEND`` set and times ``POST /v1/memories/search`` over HTTP: one client
-thread per keep-alive connection, requests back to back, untimed warm-up first. ``--rounds``
+thread per keep-alive connection, requests back to back, untimed warm-up first. Three kinds of
+search: ``scoped`` (one scope), ``subtree`` (every scope of the org, through an ``org/**`` key)
+and ``named`` (one scope, the query names a person whose memories there hold the name as a
+pseudonym, so the recall path also searches the pseudonymised spelling). A backend written
+``onnx-int8+ner`` runs with ``MEMORY_QUERY_PSEUDONYMS=ner`` (names found by the PII
+classifier) instead of the default index lookup. ``--rounds``
 repeats the backend loop (a fresh server each time) so that each figure comes with its spread
 over rounds (min / median / max of the per-round p50) on a shared, noisy machine.
 
-Loading bypasses classification: the memories go through the service's own storage path
+Loading bypasses classification: the memories (10% of them about one of 80 people, the name
+stored as the data dir's own pseudonym) go through the service's own storage path
 (``IndexWriter.commit`` with ``SqlControlStore.append_versions``, audit events included, then
 ``optimize()`` as the nightly compaction would), with real embeddings from the int8 ONNX
 model (what the default backend stores), on every core. 100k memories load in minutes; through
@@ -18,7 +24,8 @@ write path whole: classification, embedding, both stores, audit) on the loaded s
 
 Also printed: the query embedding alone per backend, in this process (one short query, one
 thread). Run: ``.venv/bin/python bench/bench_recall.py [--sizes 100000] [--scopes 50]
-[--backends torch onnx onnx-int8] [--rounds 3] [--writes 200] [--out bench/results/recall.json]``.
+[--backends torch onnx onnx-int8 onnx-int8+ner] [--rounds 3] [--writes 200]
+[--out bench/results/recall.json]``.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,8 +68,28 @@ from bench_core import (
 )
 
 BACKENDS = ("torch", "onnx", "onnx-int8")
+# A backend may carry "+ner": the server then finds a query's names with the PII classifier
+# (MEMORY_QUERY_PSEUDONYMS=ner) instead of looking its word runs up in the index.
+CONFIGS = (*BACKENDS, *(f"{b}+ner" for b in BACKENDS))
+
+
+def base_backend(config: str) -> str:
+    return config.split("+", 1)[0]
+
+
 SEED = 20240917
 LOAD_BATCH = 500
+# Memories about a named person, stored as the write path stores them (the name pseudonymised
+# with the data dir's own key), and searches that name one of them: the recall path then
+# finds the person's pseudonym and searches a second spelling of the query.
+_GIVEN = ("Emily", "Raj", "Maria", "Tom", "Aiko", "Kwame", "Sofia", "Lars", "Priya", "Mateo")
+_FAMILY = ("Clarke", "Patel", "Okafor", "Lindqvist", "Moreau", "Tanaka", "Silva", "Novak")
+PEOPLE = tuple(f"{g} {f}" for g in _GIVEN for f in _FAMILY)
+NAMED_SHARE = 0.1
+
+
+def home_scope(person: str, scopes: list[str]) -> str:
+    return scopes[PEOPLE.index(person) % len(scopes)]
 
 
 # --------------------------------------------------------------------------- loading
@@ -89,7 +116,10 @@ class ParallelEmbedder:
 
 def build_store(data_dir: Path, n: int, scopes: list[str], model_cache: Path) -> dict[str, Any]:
     """N memories through the storage path the service uses after classification."""
-    from memory_service.app import build_control_store  # noqa: PLC0415 - the snapshot's code
+    from memory_service.app import (  # noqa: PLC0415 - the snapshot's code
+        build_control_store,
+        build_pseudonymizer,
+    )
     from memory_service.domain.audit import AuditEntry  # noqa: PLC0415
     from memory_service.domain.models import (  # noqa: PLC0415
         Classification,
@@ -108,6 +138,7 @@ def build_store(data_dir: Path, n: int, scopes: list[str], model_cache: Path) ->
     embedder = ParallelEmbedder(OnnxRuntimeEmbedder(model_cache, quantized=True, threads=1))
     index = QdrantEdgeMemoryIndex(data_dir / "qdrant", embedder.dimension)
     writer = IndexWriter(control=control, index=index, embedder=embedder)
+    pseudonymizer = build_pseudonymizer(settings)
     rng = random.Random(SEED)
     provenance = Provenance("bench-loader", "bench-load", {})
     out: dict[str, Any] = {}
@@ -118,11 +149,17 @@ def build_store(data_dir: Path, n: int, scopes: list[str], model_cache: Path) ->
             records = []
             for _ in range(min(LOAD_BATCH, n - begin)):
                 content, tag = memory_text(rng)
+                scope = rng.choice(scopes)
+                if rng.random() < NAMED_SHARE:
+                    person = rng.choice(PEOPLE)
+                    scope = home_scope(person, scopes)
+                    token = pseudonymizer.pseudonym(scope.split("/", 1)[0], "PERSON", person)
+                    content = f"{token} said: {content}"
                 records.append(
                     VersionRecord(
                         memory_id=uuid.UUID(int=rng.getrandbits(128), version=4),
                         version=1,
-                        scope=rng.choice(scopes),
+                        scope=scope,
                         content=content,
                         metadata={"source": "bench"},
                         tags=(tag,),
@@ -179,11 +216,23 @@ def _reader_key(base_url: str) -> str:
         return key
 
 
-def _search_body(rng: random.Random, scopes: list[str], *, scoped: bool) -> dict[str, Any]:
+SEARCH_KINDS = ("scoped", "subtree", "named")
+
+
+def _search_body(
+    rng: random.Random, scopes: list[str], kind: str
+) -> tuple[dict[str, Any], str | None]:
+    """The request body, and the person it names. scoped: one scope; subtree: every scope the
+    key reads (org/**); named: one scope, and the query names a person whose memories there
+    hold the name as a pseudonym."""
+    if kind == "named":
+        person = rng.choice(PEOPLE)
+        query = f"what did {person} say about {query_text(rng)}"
+        return {"query": query, "limit": 10, "scopes": [home_scope(person, scopes)]}, person
     body: dict[str, Any] = {"query": query_text(rng), "limit": 10}
-    if scoped:
+    if kind == "scoped":
         body["scopes"] = [rng.choice(scopes)]
-    return body
+    return body, None
 
 
 def time_searches(
@@ -191,14 +240,16 @@ def time_searches(
     key: str,
     scopes: list[str],
     *,
-    scoped: bool,
+    kind: str,
     count: int,
     warmup: int,
     concurrency: int,
+    token_of: Callable[[str], str],
 ) -> dict[str, Any]:
     """``count`` searches per client over ``concurrency`` clients, each on its own connection."""
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     empty = [0] * concurrency
+    found = [0] * concurrency
     errors: list[Exception] = []
     barrier = threading.Barrier(concurrency)
 
@@ -208,13 +259,17 @@ def time_searches(
         try:
             with httpx.Client(base_url=base_url, headers=headers, timeout=120.0) as http:
                 for _ in range(warmup):
-                    http.post("/v1/memories/search", json=_search_body(rng, scopes, scoped=scoped))
+                    http.post("/v1/memories/search", json=_search_body(rng, scopes, kind)[0])
                 barrier.wait()
                 for _ in range(count):
-                    body = _search_body(rng, scopes, scoped=scoped)
+                    body, person = _search_body(rng, scopes, kind)
                     elapsed, response = timed(http.post, "/v1/memories/search", json=body)
                     response.raise_for_status()
-                    empty[slot] += not response.json()["results"]
+                    results = response.json()["results"]
+                    empty[slot] += not results
+                    if person is not None:  # did the person's own memories come back?
+                        token = token_of(person)
+                        found[slot] += any(token in r["memory"]["content"] for r in results)
                     latencies[slot].append(elapsed)
         except Exception as exc:  # noqa: BLE001 - re-raised by the main thread below
             errors.append(exc)
@@ -239,6 +294,7 @@ def time_searches(
         concurrency=concurrency,
         throughput_per_s=round(len(flat) / timed_wall, 1),
         wall_s=round(wall, 2),
+        **({"person_found_share": round(sum(found) / len(flat), 3)} if kind == "named" else {}),
     )
 
 
@@ -307,24 +363,36 @@ def bench_backend(
     model_cache: Path,
 ) -> dict[str, Any]:
     env = {
-        "MEMORY_EMBEDDING_BACKEND": backend,
+        "MEMORY_EMBEDDING_BACKEND": base_backend(backend),
+        "MEMORY_QUERY_PSEUDONYMS": "ner" if backend.endswith("+ner") else "lookup",
         "MEMORY_EMBEDDING_CACHE_DIR": str(model_cache),
         **dict(kv.split("=", 1) for kv in args.server_env),
     }
-    server = Server(data_dir, free_port(), work / f"server-{backend}.log", env)
+    server = Server(data_dir, free_port(), work / f"server-{backend.replace('+', '-')}.log", env)
+    from memory_service.app import build_pseudonymizer  # noqa: PLC0415 - the snapshot's code
+    from memory_service.settings import Settings  # noqa: PLC0415
+
+    pseudonymizer = build_pseudonymizer(Settings(data_dir=data_dir))
+    org = scopes[0].split("/", 1)[0]
+
+    def token_of(person: str) -> str:
+        return pseudonymizer.pseudonym(org, "PERSON", person)
+
     out: dict[str, Any] = {}
     with server:
         out["startup_s"] = round(server.start(), 2)
         reader = _reader_key(server.base_url)
         pids = {"server": server.pid, "client": os.getpid()}
         for concurrency in args.concurrency:
-            for kind, scoped, key in (("scoped", True, ADMIN_KEY), ("subtree", False, reader)):
+            for kind in SEARCH_KINDS:
+                key = reader if kind == "subtree" else ADMIN_KEY
                 with CpuMeter(pids) as cpu:
                     stats = time_searches(
                         server.base_url,
                         key,
                         scopes,
-                        scoped=scoped,
+                        kind=kind,
+                        token_of=token_of,
                         count=args.searches,
                         warmup=args.warmup,
                         concurrency=concurrency,
@@ -374,12 +442,12 @@ def print_table(results: dict[str, Any]) -> None:
     if not results["runs"]:
         return
     rows: list[tuple[str, ...]] = [
-        ("N", "backend", "search", "conc", "p50 ms", "p95 ms", "per s", "embed p50 ms")
+        ("N", "backend", "search", "conc", "p50 ms", "p95 ms", "per s", "embed p50 ms", "found")
     ]
     for run in results["runs"]:
         for backend in run["backends"]:
             rounds = [r[backend] for r in run["rounds"]]
-            embed = run["embed_alone"].get(backend, {})
+            embed = run["embed_alone"].get(base_backend(backend), {})
             for metric in rounds[0]:
                 if metric == "startup_s":
                     continue
@@ -394,6 +462,9 @@ def print_table(results: dict[str, Any]) -> None:
                         _spread([r[metric]["p95_ms"] for r in rounds]),
                         _spread([r[metric]["throughput_per_s"] for r in rounds]),
                         f"{embed['p50_ms']:.2f}" if embed else "",
+                        _spread([r[metric]["person_found_share"] for r in rounds])
+                        if "person_found_share" in rounds[0][metric]
+                        else "",
                     )
                 )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -402,6 +473,7 @@ def print_table(results: dict[str, Any]) -> None:
         if number == 0:
             print("-+-".join("-" * w for w in widths))
     print("(with several rounds: min / median / max over rounds of each round's figure)")
+    print("(found: share of named searches whose top 10 held a memory of the person named)")
 
 
 # --------------------------------------------------------------------------- main
@@ -411,7 +483,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--scopes", type=int, default=50)
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument("--backends", nargs="+", choices=CONFIGS, default=list(BACKENDS))
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--searches", type=int, default=300, help="timed, per client")
     parser.add_argument("--warmup", type=int, default=30, help="untimed, per client")
@@ -470,7 +542,9 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "runs": [],
     }
     log("query embedding alone, per backend (builds the ONNX cache on the first call)")
-    embed = embed_alone(args.backends, model_cache, args.embed_count)
+    embed = embed_alone(
+        list(dict.fromkeys(base_backend(b) for b in args.backends)), model_cache, args.embed_count
+    )
     for backend, stats in embed.items():
         log(f"  {backend}: p50 {stats['p50_ms']:.2f} ms (load {stats['load_s']} s)")
     results["embed_alone"] = embed

@@ -46,6 +46,9 @@ NUMBER_TYPES = (
     "LOCATION",  # street addresses: "221B Baker Street"
 )
 MAX_NAME_WORDS = 4  # "Anna Maria de Souza"
+# Longer queries (a pasted document) are looked up in their first words only: the lookup's cost
+# grows with words x orgs, and a question names its people early.
+MAX_QUERY_WORDS = 64
 MAX_NUMBER_WORDS = 6  # "GB82 WEST 1234 5698 7654 32"
 
 # Function words never begin or end a name or a place; runs edged by them are not looked up.
@@ -133,17 +136,21 @@ _EDGE_WORDS = frozenset(
         "your",
     ]
 )
+_TYPE_RANK = {
+    t: rank for rank, t in enumerate(dict.fromkeys((*NAME_TYPES, *EMAIL_TYPES, *NUMBER_TYPES)))
+}
 _WORD = re.compile(r"\S+")
 _EDGE_PUNCTUATION = "\"'`\u2018\u2019\u201c\u201d()[]{}<>,.;:!?"
 _POSSESSIVE = re.compile(r"['\u2019]s$", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _LETTER = re.compile(r"[^\W\d_]")
 
-# Tokens per index read, and reads per search: a read returns memories holding at least one
-# token still unaccounted for, so each read settles one token or more.
+# Tokens per index read, and reads per chunk of them: a read returns memories holding at least
+# one token still open (or its digest as a plain word), so each read settles a token or pages
+# past memories that only look like holders.
 LOOKUP_CHUNK = 256
 LOOKUP_PAGE = 16
-MAX_READS = 8
+MAX_READS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,15 +180,16 @@ def _types_for(text: str, words: int) -> tuple[str, ...]:
         return NUMBER_TYPES if words <= MAX_NUMBER_WORDS else ()
     if words > MAX_NAME_WORDS or not _LETTER.search(text):
         return ()
-    parts = text.casefold().split()
+    parts = [part.strip(_EDGE_PUNCTUATION) for part in text.casefold().split()]
     if parts[0] in _EDGE_WORDS or parts[-1] in _EDGE_WORDS:
         return ()
     return NAME_TYPES
 
 
 def candidates(query: str) -> Iterator[Candidate]:
-    """Every run of up to :data:`MAX_NUMBER_WORDS` words that could be a stored value."""
-    words = [(m.start(), m.end()) for m in _WORD.finditer(query)]
+    """Every run of up to :data:`MAX_NUMBER_WORDS` words that could be a stored value, in the
+    first :data:`MAX_QUERY_WORDS` words of the query."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(query)][:MAX_QUERY_WORDS]
     for first in range(len(words)):
         for last in range(first, min(first + MAX_NUMBER_WORDS, len(words))):
             start, end = _trimmed(query, words[first][0], words[last][1])
@@ -192,10 +200,15 @@ def candidates(query: str) -> Iterator[Candidate]:
 
 
 def rewrite(query: str, chosen: Sequence[Candidate], tokens: Sequence[str]) -> str:
-    """``query`` with each chosen run replaced by its token; longer runs win overlaps."""
+    """``query`` with each chosen run replaced by its token; longer runs win overlaps, then
+    earlier ones, then the type listed first (a held "Jordan" is a PERSON before a LOCATION)."""
     ranked = sorted(
         zip(chosen, tokens, strict=True),
-        key=lambda pair: (pair[0].start - pair[0].end, pair[0].start),
+        key=lambda pair: (
+            pair[0].start - pair[0].end,
+            pair[0].start,
+            _TYPE_RANK.get(pair[0].type, len(_TYPE_RANK)),
+        ),
     )
     kept: list[tuple[Candidate, str]] = []
     for candidate, token in ranked:
@@ -260,10 +273,10 @@ class PseudonymLookup:
                 orgs_of.setdefault(token, set()).add(org)
         everything = sorted(orgs_of)
         held: dict[str, set[str]] = {}
-        reads = 0
         for first in range(0, len(everything), LOOKUP_CHUNK):
             open_tokens = set(everything[first : first + LOOKUP_CHUNK])
             cursor: str | None = None
+            reads = 0
             while open_tokens and reads < MAX_READS:
                 query = IndexQuery(pseudonyms_any=tuple(sorted(open_tokens)))
                 page, cursor = self._index.scroll(

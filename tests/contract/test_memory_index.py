@@ -336,6 +336,95 @@ def test_vectors_of_the_wrong_dimension_are_refused(index: MemoryIndex) -> None:
         index.search([1.0] * (DIM + 1), EVERYTHING, ALL, limit=10, now=NOW)
 
 
+# -- pseudonym tokens -----------------------------------------------------------------------
+
+TOKEN = "<PERSON_3f9a2c>"
+
+
+def test_pseudonyms_any_finds_the_digest_as_a_word_within_the_scope(index: MemoryIndex) -> None:
+    """A candidate read: every live, reachable memory whose content has the token's digest as
+    a whole word (the caller checks the whole token), and no other."""
+    holder = memory("acme/a", content=f"{TOKEN} drinks tea", tags=("t",))
+    punctuated = memory("acme/a", content=f"met ({TOKEN}), twice", tags=("t",))
+    other_type = memory("acme/a", content="lives at <LOCATION_3f9a2c> now")
+    plain_word = memory("acme/a", content="ticket 3f9a2c closed")
+    upper_case = memory("acme/a", content="REF 3F9A2C")
+    not_a_word = memory(
+        "acme/a", content="x3f9a2c 3f9a2cd 3f9a2 3f9a-2c <PERSON_3f9a2cff> <PERSON_f9a2c>"
+    )
+    another_token = memory("acme/a", content="<PERSON_0b1c2d> drinks tea")
+    no_token = memory("acme/a", content="the customer prefers email")
+    sibling = memory("acme/b", content=TOKEN)
+    other_org = memory("umbrella", content=TOKEN)
+    deleted = memory("acme/a", content=TOKEN, deleted_at=NOW)
+    expired = memory("acme/a", content=TOKEN, expires_at=NOW)
+    put(
+        index,
+        holder,
+        punctuated,
+        other_type,
+        plain_word,
+        upper_case,
+        not_a_word,
+        another_token,
+        no_token,
+        sibling,
+        other_org,
+        deleted,
+        expired,
+    )
+    candidates = {holder.id, punctuated.id, other_type.id, plain_word.id, upper_case.id}
+    one = IndexQuery(pseudonyms_any=(TOKEN,))
+
+    assert_visible(index, scopes("acme/a"), candidates, one)
+    assert_visible(index, scopes("acme/**"), candidates | {sibling.id}, one)
+    assert_visible(index, scopes("acme/b", "umbrella"), {sibling.id, other_org.id}, one)
+    assert_visible(index, EVERYTHING, candidates | {sibling.id, other_org.id}, one)
+    assert_visible(index, NOTHING, set(), one)
+    assert_visible(
+        index,
+        scopes("acme/a"),
+        candidates | {deleted.id},
+        IndexQuery(pseudonyms_any=(TOKEN,), include_deleted=True),
+    )
+    # Any of several tokens; with the other request filters, all of them.
+    assert_visible(
+        index,
+        scopes("acme/a"),
+        candidates | {another_token.id},
+        IndexQuery(pseudonyms_any=("<PERSON_0b1c2d>", TOKEN)),
+    )
+    assert_visible(
+        index,
+        scopes("acme/a"),
+        {holder.id, punctuated.id},
+        IndexQuery(pseudonyms_any=(TOKEN,), tags_any=("t",)),
+    )
+    assert_visible(index, EVERYTHING, set(), IndexQuery(pseudonyms_any=("<PERSON_abcdef>",)))
+    # Many tokens in one read, as the recall path sends them (up to LOOKUP_CHUNK).
+    many = (*(f"<LOCATION_{n:06x}>" for n in range(300)), TOKEN)
+    assert_visible(index, scopes("acme/a"), candidates, IndexQuery(pseudonyms_any=many))
+    # Paging through the candidates visits each once.
+    seen: list[UUID] = []
+    cursor: str | None = None
+    while True:
+        page, cursor = index.scroll(scopes("acme/a"), one, limit=2, cursor=cursor, now=NOW)
+        seen += [m.id for m in page]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(candidates)
+
+
+@pytest.mark.parametrize("token", ["3f9a2c", "<person_3f9a2c>", "<PERSON_3f9a2>", "Emily Clarke"])
+def test_pseudonyms_any_refuses_what_is_not_a_token(index: MemoryIndex, token: str) -> None:
+    """Only a token's digest reaches the store's filter, never other query text."""
+    put(index, memory(content=f"{TOKEN} 3f9a2c"))
+    with pytest.raises(ValueError):
+        index.count(EVERYTHING, IndexQuery(pseudonyms_any=(token,)), now=NOW)
+    with pytest.raises(ValueError):
+        index.scroll(EVERYTHING, IndexQuery(pseudonyms_any=(token,)), limit=5, cursor=None, now=NOW)
+
+
 # -- expiry and deletion --------------------------------------------------------------------
 
 

@@ -6,21 +6,25 @@ Point ``MEMSVC_TEST_POSTGRES_URL`` at a maintenance database to use another serv
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import stat
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Connection, Engine, delete, event, func, select, text
 from sqlalchemy.exc import StatementError
 
+from memory_service.domain.audit import AuditEntry
 from memory_service.domain.grants import Grant, Permission
 from memory_service.domain.models import (
     ApiKeyRecord,
@@ -543,3 +547,363 @@ def test_naive_datetimes_are_refused(control_store: SqlControlStore) -> None:
         control_store.add_key(key(created_at=naive))
     assert isinstance(caught.value.orig, ValueError)
     assert control_store.count_keys() == 0
+
+
+# -- read audits: how durable each transaction's commit is ----------------------------------
+
+# What each backend reports inside a transaction: SQLite's ``PRAGMA synchronous`` (1 NORMAL, 2
+# FULL), PostgreSQL's ``SHOW synchronous_commit``.
+LAZY: dict[str, object] = {"sqlite": 1, "postgresql": "off"}
+DURABLE: dict[str, object] = {"sqlite": 2, "postgresql": "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEnd:
+    """A transaction as its own connection saw it just before COMMIT or ROLLBACK."""
+
+    end: Literal["commit", "rollback"]
+    label: str | None
+    driver: object  # the DBAPI connection: which pooled connection ran it
+    durability: object
+
+
+def durability_on(driver: Any, dialect: str) -> object:
+    """The durability setting of ``driver`` (a DBAPI connection), read on that connection."""
+    cursor = driver.cursor()
+    try:
+        cursor.execute("PRAGMA synchronous" if dialect == "sqlite" else "SHOW synchronous_commit")
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    assert row is not None
+    value: object = row[0]
+    return value
+
+
+class DurabilityProbe:
+    """Reads, inside each transaction on ``engine`` and right before it ends, how durable its
+    end is: real connection state, not a mock of the store."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.dialect = engine.dialect.name
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._seen: list[TransactionEnd] = []
+
+    def on_commit(self, conn: Connection) -> None:
+        self._record("commit", conn)
+
+    def on_rollback(self, conn: Connection) -> None:
+        self._record("rollback", conn)
+
+    def _record(self, end: Literal["commit", "rollback"], conn: Connection) -> None:
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        seen = TransactionEnd(
+            end, getattr(self._local, "label", None), driver, durability_on(driver, self.dialect)
+        )
+        with self._lock:
+            self._seen.append(seen)
+
+    @contextmanager
+    def labelled(self, label: str) -> Iterator[None]:
+        """Tag what this thread's transactions end with while inside the block."""
+        self._local.label = label
+        try:
+            yield
+        finally:
+            self._local.label = None
+
+    def take(self) -> list[TransactionEnd]:
+        with self._lock:
+            taken, self._seen = self._seen, []
+        return taken
+
+
+@contextmanager
+def probing(store: SqlControlStore) -> Iterator[DurabilityProbe]:
+    probe = DurabilityProbe(store.engine)
+    event.listen(store.engine, "commit", probe.on_commit)
+    event.listen(store.engine, "rollback", probe.on_rollback)
+    try:
+        yield probe
+    finally:
+        event.remove(store.engine, "commit", probe.on_commit)
+        event.remove(store.engine, "rollback", probe.on_rollback)
+
+
+def idle_durability(store: SqlControlStore) -> tuple[object, object]:
+    """(the DBAPI connection the pool hands out next, its durability outside any transaction)."""
+    with store.engine.connect() as conn:
+        driver = conn.connection.dbapi_connection
+        assert driver is not None
+        return driver, durability_on(driver, store.engine.dialect.name)
+
+
+def read_entry(n: int = 0, action: str = "memory.get") -> AuditEntry:
+    return AuditEntry(
+        action=action,
+        actor=f"agent-{n}",
+        actor_id=str(uuid4()),
+        request_id=str(uuid4()),
+        scope="acme/support",
+        memory_ids=(str(uuid4()),),
+        details={"returned": 1},
+    )
+
+
+def write_entry(n: int = 0) -> AuditEntry:
+    return AuditEntry(
+        action="memory.create",
+        actor=f"agent-{n}",
+        scope="acme/support",
+        memory_ids=(str(uuid4()),),
+    )
+
+
+@pytest.fixture
+def lazy_store(database_url: str) -> Iterator[SqlControlStore]:
+    """A control store whose read audits commit without waiting for the disk (the service's
+    default), on each backend."""
+    store = SqlControlStore(database_url, audit_key=AUDIT_KEY, fsync_read_audits=False)
+    store.migrate()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def test_read_audit_commits_lazily_then_the_connection_is_durable_again(
+    lazy_store: SqlControlStore,
+) -> None:
+    dialect = lazy_store.engine.dialect.name
+    pooled, before = idle_durability(lazy_store)
+    assert before == DURABLE[dialect]
+
+    with probing(lazy_store) as probe:
+        lazy_store.record_read_audit([read_entry()])
+        (read,) = probe.take()
+        after_driver, after = idle_durability(lazy_store)
+        lazy_store.record_audit([write_entry()])
+        (write,) = probe.take()
+
+    assert (read.end, read.durability) == ("commit", LAZY[dialect])
+    assert read.driver is pooled
+    # Back to durable on the very connection the read audit used, outside any transaction...
+    assert after_driver is pooled
+    assert after == DURABLE[dialect]
+    # ...and the write that draws it next commits durably.
+    assert (write.end, write.durability, write.driver) == ("commit", DURABLE[dialect], pooled)
+    events = list(lazy_store.audit_trail().events())
+    assert [e.entry.action for e in events] == ["memory.get", "memory.create"]
+
+
+def test_sqlite_read_audit_runs_with_synchronous_normal_and_restores_full(
+    tmp_path: Path,
+) -> None:
+    store = SqlControlStore(sqlite_url_for(tmp_path), audit_key=AUDIT_KEY, fsync_read_audits=False)
+    store.migrate()
+    try:
+        with probing(store) as probe:
+            for _ in range(3):
+                store.record_read_audit([read_entry()])
+                store.append_version(version(uuid4()), expected_version=None, audit=[write_entry()])
+            ends = probe.take()
+        with store.engine.connect() as conn:
+            synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+    finally:
+        store.close()
+
+    assert [(e.end, e.durability) for e in ends] == [("commit", 1), ("commit", 2)] * 3
+    assert synchronous == 2
+
+
+def write_through_writing(store: SqlControlStore) -> None:
+    """A write as the other SQL stores make one, through the shared transaction."""
+    with store.writing([write_entry()]) as conn:
+        conn.execute(text("SELECT 1"))
+
+
+@pytest.mark.parametrize(
+    "durable_write",
+    [
+        pytest.param(lambda s: s.record_audit([write_entry()]), id="record_audit"),
+        pytest.param(
+            lambda s: s.append_version(
+                version(uuid4()), expected_version=None, audit=[write_entry()]
+            ),
+            id="append_version",
+        ),
+        pytest.param(lambda s: s.add_key(key(), audit=[write_entry()]), id="add_key"),
+        pytest.param(lambda s: s.mark_indexed(uuid4(), 1), id="mark_indexed"),
+        pytest.param(
+            lambda s: s.save_idempotent_response(
+                IdempotencyRecord(
+                    key_id="k",
+                    idempotency_key=str(uuid4()),
+                    request_hash="h",
+                    status_code=201,
+                    body={},
+                    created_at=T0,
+                )
+            ),
+            id="save_idempotent_response",
+        ),
+        pytest.param(write_through_writing, id="writing"),
+        pytest.param(
+            lambda s: s.audit_trail().trim(datetime.now(UTC) + timedelta(days=1)),
+            id="audit_trail_trim",
+        ),
+    ],
+)
+def test_writes_after_a_lazy_read_audit_stay_fully_synchronous(
+    lazy_store: SqlControlStore, durable_write: Callable[[SqlControlStore], object]
+) -> None:
+    dialect = lazy_store.engine.dialect.name
+    with probing(lazy_store) as probe:
+        lazy_store.record_read_audit([read_entry()])
+        durable_write(lazy_store)
+        ends = probe.take()
+    assert [(e.end, e.durability) for e in ends] == [
+        ("commit", LAZY[dialect]),
+        ("commit", DURABLE[dialect]),
+    ]
+
+
+def _append_fails(*_args: object) -> None:
+    raise RuntimeError("appending failed")
+
+
+@pytest.mark.parametrize("failure", ["append_raises", "unserialisable_entry"])
+def test_a_failed_read_audit_still_restores_durability(
+    lazy_store: SqlControlStore, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    dialect = lazy_store.engine.dialect.name
+    with probing(lazy_store) as probe:
+        if failure == "append_raises":
+            with monkeypatch.context() as patch:
+                patch.setattr("memory_service.storage.sql.store.append_events", _append_fails)
+                with pytest.raises(RuntimeError, match="appending failed"):
+                    lazy_store.record_read_audit([read_entry()])
+        else:
+            unserialisable = AuditEntry(action="memory.get", actor="a", details={"x": object()})
+            with pytest.raises(TypeError):
+                lazy_store.record_read_audit([unserialisable])
+        (failed,) = probe.take()
+        after_driver, after = idle_durability(lazy_store)
+        lazy_store.record_audit([write_entry()])
+        (write,) = probe.take()
+
+    # The failed transaction did run lazily (so there was something to restore)...
+    assert (failed.end, failed.durability) == ("rollback", LAZY[dialect])
+    # ...and its connection went back to the pool durable again.
+    assert after_driver is failed.driver
+    assert after == DURABLE[dialect]
+    assert (write.end, write.durability, write.driver) == (
+        "commit",
+        DURABLE[dialect],
+        failed.driver,
+    )
+    # Nothing of the failed audit reached the chain.
+    verification = lazy_store.audit_trail().verify()
+    assert (verification.ok, verification.events) == (True, 1)
+    assert [e.seq for e in lazy_store.audit_trail().events()] == [1]
+
+
+def test_read_audits_are_fully_synchronous_by_default(control_store: SqlControlStore) -> None:
+    dialect = control_store.engine.dialect.name
+    with probing(control_store) as probe:
+        control_store.record_read_audit([read_entry()])
+        control_store.record_read_audit([read_entry(1), read_entry(2)])
+        ends = probe.take()
+    assert [(e.end, e.durability) for e in ends] == [("commit", DURABLE[dialect])] * 2
+    assert len(list(control_store.audit_trail().events())) == 3
+
+
+def test_read_audits_explicitly_fsynced_commit_durably(database_url: str) -> None:
+    store = SqlControlStore(database_url, audit_key=AUDIT_KEY, fsync_read_audits=True)
+    store.migrate()
+    try:
+        dialect = store.engine.dialect.name
+        with probing(store) as probe:
+            store.record_read_audit([read_entry()])
+            ends = probe.take()
+    finally:
+        store.close()
+    assert [(e.end, e.durability) for e in ends] == [("commit", DURABLE[dialect])]
+
+
+def test_an_empty_read_audit_opens_no_transaction(lazy_store: SqlControlStore) -> None:
+    with probing(lazy_store) as probe:
+        lazy_store.record_read_audit([])
+        assert probe.take() == []
+    assert lazy_store.audit_trail().ends().head_seq == 0
+
+
+def test_read_and_write_audits_share_one_gapless_chain(lazy_store: SqlControlStore) -> None:
+    lazy_store.record_audit([write_entry(1)])
+    lazy_store.record_read_audit([read_entry(2, "memory.search")])
+    lazy_store.record_read_audit([read_entry(3, "memory.get"), read_entry(4, "memory.list")])
+    lazy_store.append_version(version(uuid4()), expected_version=None, audit=[write_entry(5)])
+    lazy_store.record_read_audit([read_entry(6, "memory.history")])
+    lazy_store.record_audit([write_entry(7), write_entry(8)])
+    lazy_store.record_read_audit([read_entry(9, "memory.get")])
+
+    trail = lazy_store.audit_trail()
+    verification = trail.verify()
+    assert (verification.ok, verification.events, verification.first_bad_seq) == (True, 9, None)
+    events = list(trail.events())
+    assert [e.seq for e in events] == list(range(1, 10))
+    assert [e.entry.actor for e in events] == [f"agent-{n}" for n in range(1, 10)]
+    assert [e.entry.action for e in events] == [
+        "memory.create",
+        "memory.search",
+        "memory.get",
+        "memory.list",
+        "memory.create",
+        "memory.history",
+        "memory.create",
+        "memory.create",
+        "memory.get",
+    ]
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(events))
+    assert trail.ends().head_seq == 9
+
+
+def test_concurrent_read_and_write_audits_chain_and_keep_their_durability(
+    lazy_store: SqlControlStore,
+) -> None:
+    dialect = lazy_store.engine.dialect.name
+    rounds = 4
+    numbers = itertools.count()
+
+    with probing(lazy_store) as probe:
+
+        def mixed() -> None:
+            n = next(numbers)
+            for r in range(rounds):
+                with probe.labelled("read"):
+                    lazy_store.record_read_audit([read_entry(n * 100 + r)])
+                with probe.labelled("write"):
+                    lazy_store.record_audit([write_entry(n * 100 + r)])
+
+        successes, errors = race(mixed)
+        ends = [e for e in probe.take() if e.label is not None]
+
+    assert (successes, errors) == (THREADS, [])
+    assert len(ends) == THREADS * rounds * 2
+    assert {(e.label, e.end, e.durability) for e in ends} == {
+        ("read", "commit", LAZY[dialect]),
+        ("write", "commit", DURABLE[dialect]),
+    }
+    verification = lazy_store.audit_trail().verify()
+    assert (verification.ok, verification.events) == (True, THREADS * rounds * 2)
+    assert [e.seq for e in lazy_store.audit_trail().events()] == list(
+        range(1, THREADS * rounds * 2 + 1)
+    )
+    # Every connection the pool kept is durable again (held together, the pool hands out each
+    # one it kept before it opens a new one).
+    with ExitStack() as stack:
+        held = [stack.enter_context(lazy_store.engine.connect()) for _ in range(THREADS)]
+        settings = [durability_on(c.connection.dbapi_connection, dialect) for c in held]
+    assert settings == [DURABLE[dialect]] * THREADS

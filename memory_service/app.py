@@ -154,6 +154,7 @@ def qdrant_cluster_options(settings: Settings) -> QdrantClusterOptions:
         replication_factor=settings.qdrant_replication_factor,
         write_consistency_factor=settings.qdrant_write_consistency_factor,
         write_ordering=models.WriteOrdering(settings.qdrant_write_ordering),
+        read_consistency=settings.qdrant_read_consistency,
         retries=settings.qdrant_retries,
         backoff_seconds=settings.qdrant_retry_backoff_seconds,
         max_backoff_seconds=settings.qdrant_retry_max_backoff_seconds,

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     qdrant_replication_factor: int | None = Field(default=None, ge=1)
     qdrant_write_consistency_factor: int | None = Field(default=None, ge=1)
     qdrant_write_ordering: Literal["weak", "medium", "strong"] = "strong"
+    # Replicas each read asks ("all", "majority", "quorum" or a number); only points all of them
+    # hold come back. Unset: one replica.
+    qdrant_read_consistency: str | None = None
     # PostgreSQL connection pool, per process (sized against max_connections across replicas).
     database_pool_size: int = Field(default=5, ge=1)
     database_max_overflow: int = Field(default=10, ge=0)

@@ -90,6 +90,12 @@ class QdrantClusterOptions:
     shard_number: int | None = None
     replication_factor: int | None = None
     write_consistency_factor: int | None = None
+    # Replicas a read asks: "all", "majority", "quorum" or a number; None leaves the server's
+    # default (one). Qdrant keeps only the points every replica asked holds ("quorum": most of
+    # them), so "all" never shows a memory one replica has already deleted (a purge not yet
+    # applied everywhere), and hides a new one until every replica has it. For an agent to
+    # read its own writes, acknowledge writes on every replica (write_consistency_factor).
+    read_consistency: str | None = None
     # "strong" sends every write through the shard's permanent leader, so two replicas updating
     # the same memory cannot apply their writes in different orders on different copies.
     write_ordering: models.WriteOrdering = models.WriteOrdering.STRONG
@@ -107,6 +113,8 @@ class QdrantClusterOptions:
                 raise ValueError(f"{name} must be at least 1")
         if self.retries < 0 or self.backoff_seconds < 0 or self.max_backoff_seconds < 0:
             raise ValueError("retries and backoff must not be negative")
+        if self.read_consistency is not None:
+            read_consistency(self.read_consistency)  # raises on a value Qdrant would refuse
 
     @property
     def needs_a_server(self) -> bool:
@@ -116,6 +124,7 @@ class QdrantClusterOptions:
             or self.shard_number is not None
             or self.replication_factor is not None
             or self.write_consistency_factor is not None
+            or self.read_consistency is not None
         )
 
 
@@ -189,6 +198,11 @@ class QdrantClientMemoryIndex:
         self._collection = collection
         self._dimension = dimension
         self._sharded = self._options.shard_key_mode == "org"
+        self._consistency = (
+            None
+            if self._options.read_consistency is None
+            else read_consistency(self._options.read_consistency)
+        )
         self._sleep = sleep
         self._jitter = jitter
         self._shard_lock = threading.Lock()
@@ -415,6 +429,7 @@ class QdrantClientMemoryIndex:
                 ids=[str(i) for i in ids],
                 with_payload=[TENANT_FIELD],
                 with_vectors=False,
+                consistency=self._consistency,
             ),
         )
         by_org: dict[str, list[str]] = {}
@@ -456,6 +471,7 @@ class QdrantClientMemoryIndex:
                 limit=1,
                 with_payload=True,
                 shard_key_selector=shards,
+                consistency=self._consistency,
             ),
         )
         return payload_to_memory(records[0].id, records[0].payload) if records else None
@@ -489,6 +505,7 @@ class QdrantClientMemoryIndex:
                 with_payload=True,
                 with_vectors=False,
                 shard_key_selector=shards,
+                consistency=self._consistency,
             ),
         )
         return [ScoredMemory(payload_to_memory(p.id, p.payload), p.score) for p in response.points]
@@ -520,12 +537,15 @@ class QdrantClientMemoryIndex:
                 with_payload=True,
                 with_vectors=False,
                 shard_key_selector=shards,
+                consistency=self._consistency,
             ),
         )
         memories = [payload_to_memory(r.id, r.payload) for r in records]
         return memories, None if next_id is None else encode_cursor(next_id)
 
     def count(self, scopes: ScopeFilter, query: IndexQuery, *, now: datetime) -> int:
+        # qdrant-client's count takes no read consistency: counts are for admins' overviews
+        # and retention checks, not for an agent reading its own writes.
         flt = build_filter(scopes, query, now)
         if flt is None:
             return 0
@@ -553,6 +573,7 @@ class QdrantClientMemoryIndex:
                 ids=[str(i) for i in ids],
                 with_payload=False,
                 with_vectors=False,
+                consistency=self._consistency,
             ),
         )
         return {point_uuid(r.id) for r in records}
@@ -584,6 +605,18 @@ class QdrantClientMemoryIndex:
 
     def close(self) -> None:
         self._client.close()
+
+
+def read_consistency(value: str) -> models.ReadConsistency:
+    """``"all"``, ``"majority"``, ``"quorum"`` or a positive number, as qdrant-client takes it."""
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    try:
+        return models.ReadConsistencyType(value)
+    except ValueError:
+        raise ValueError(
+            'read consistency must be "all", "majority", "quorum" or a positive number'
+        ) from None
 
 
 def _describe(exc: UnexpectedResponse | ResponseHandlingException) -> str:

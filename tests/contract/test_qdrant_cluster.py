@@ -131,7 +131,9 @@ def test_org_mode_creates_a_custom_sharded_replicated_collection(fake: FakeQdran
         "expires_ts": "float",
         "created_ts": "float",
         "deleted": "bool",
+        "content": "text",  # pseudonym digests only (6-character words)
     }
+    assert fake.payload_schema["content"]["params"]["min_token_len"] == 6
 
 
 def test_default_mode_leaves_the_layout_to_the_server(fake: FakeQdrant) -> None:
@@ -147,7 +149,7 @@ def test_an_existing_collection_is_reused_without_recreating_indexes(fake: FakeQ
     open_index(fake).close()
 
     assert len(fake.requests("PUT", "")) == 1
-    assert len(fake.requests("PUT", "/index")) == created == 7
+    assert len(fake.requests("PUT", "/index")) == created == 8
 
 
 def test_creating_the_collection_survives_an_outage_blip(fake: FakeQdrant) -> None:
@@ -176,7 +178,7 @@ def test_a_collection_another_replica_created_first_is_used(fake: FakeQdrant) ->
 
     assert len(fake.requests("PUT", "")) == 1  # refused with 409, then found to exist
     assert len(fake.requests("GET", "/exists")) == 2
-    assert len(fake.requests("PUT", "/index")) == 7
+    assert len(fake.requests("PUT", "/index")) == 8
 
 
 @pytest.mark.parametrize(("existing", "mode"), [(None, "org"), ("auto", "org"), ("custom", "none")])
@@ -195,6 +197,7 @@ def test_a_collection_sharded_another_way_is_refused(
         QdrantClusterOptions(replication_factor=2),
         QdrantClusterOptions(write_consistency_factor=2),
         QdrantClusterOptions(shard_number=3),
+        QdrantClusterOptions(read_consistency="all"),
     ],
 )
 def test_local_mode_refuses_cluster_options(options: QdrantClusterOptions) -> None:
@@ -211,10 +214,12 @@ def test_local_mode_refuses_cluster_options(options: QdrantClusterOptions) -> No
         {"shard_number": 0},
         {"retries": -1},
         {"backoff_seconds": -0.1},
+        {"read_consistency": "most"},
+        {"read_consistency": "0"},
     ],
 )
 def test_nonsense_options_are_refused(changes: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=r"shard key mode|at least 1|negative"):
+    with pytest.raises(ValueError, match=r"shard key mode|at least 1|negative|read consistency"):
         QdrantClusterOptions(**changes)
 
 
@@ -313,6 +318,35 @@ def test_reads_name_only_the_orgs_the_scope_filter_reaches(
     assert [s.path.rsplit("/", 1)[1] for s in reads] == ["query", "scroll", "count"]
     wanted = expected if isinstance(expected, list) else [expected]
     assert all(shard_key_of(s.body) == wanted for s in reads), [s.body for s in reads]
+
+
+@pytest.mark.parametrize(
+    ("setting", "sent"), [("all", "all"), ("majority", "majority"), ("2", "2")]
+)
+def test_every_read_asks_the_configured_replicas(fake: FakeQdrant, setting: str, sent: str) -> None:
+    # Qdrant keeps what every replica asked holds: with "all", a memory one replica has
+    # already purged is never shown from the other.
+    index = open_index(fake, replace(ORG_MODE, read_consistency=setting))
+    m = memory("acme/globex")
+    index.upsert([(m, vector())])
+    fake.seen.clear()
+    read_everything(index, scopes("acme/**"))
+    index.get(m.id, scopes("acme/**"), now=NOW)
+    index.existing_ids([m.id])
+    index.delete([m.id])
+
+    reads = [s for s in fake.seen if s.method == "POST" and "/points" in s.path]
+    reads = [s for s in reads if not s.path.endswith("/delete")]
+    # query, scroll, get's scroll, retrieve, delete's retrieve (qdrant-client's count takes none)
+    reads = [s for s in reads if not s.path.endswith("/count")]
+    assert len(reads) == 5
+    assert all(s.query.get("consistency") == sent for s in reads), [s.query for s in reads]
+
+
+def test_reads_leave_consistency_to_the_server_by_default(fake: FakeQdrant) -> None:
+    index, _ = seeded(fake)
+    read_everything(index, scopes("**"))
+    assert all("consistency" not in s.query for s in fake.seen)
 
 
 def test_an_everything_read_spans_every_shard(fake: FakeQdrant) -> None:

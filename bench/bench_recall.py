@@ -31,6 +31,7 @@ thread). Run: ``.venv/bin/python bench/bench_recall.py [--sizes 100000] [--scope
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import random
@@ -202,6 +203,26 @@ def build_store(data_dir: Path, n: int, scopes: list[str], model_cache: Path) ->
         index.close()
         control.close()
     return out
+
+
+def load_store(
+    stores: Path | None, data_dir: Path, n: int, scopes: list[str], model_cache: Path
+) -> dict[str, Any]:
+    """Build the N-memory store into ``data_dir``; with ``--stores``, build it there once
+    (named by N and scope count) and copy it in on later runs, which skips the loading."""
+    if stores is None:
+        log(f"N={n}: loading {n} memories over {len(scopes)} scopes")
+        return build_store(data_dir, n, scopes, model_cache)
+    kept = stores / f"store-{n}-{len(scopes)}"
+    stamp = kept / "bench-load.json"
+    if not stamp.exists():
+        log(f"N={n}: loading {n} memories over {len(scopes)} scopes into {kept}")
+        shutil.rmtree(kept, ignore_errors=True)
+        write_json(build_store(kept, n, scopes, model_cache), stamp)
+    log(f"N={n}: copying the store built earlier in {kept}")
+    shutil.copytree(kept, data_dir)
+    loaded: dict[str, Any] = json.loads(stamp.read_text())
+    return {**loaded, "reused_from": str(kept)}
 
 
 # --------------------------------------------------------------------------- timing
@@ -514,6 +535,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="extra environment for the servers, e.g. MEMORY_SCHEDULER_ENABLED=false",
     )
     parser.add_argument(
+        "--stores",
+        type=Path,
+        default=None,
+        help="keep each built store here and reuse it on later runs (delete it after a change "
+        "to the storage layout or the loader)",
+    )
+    parser.add_argument(
         "--snapshot",
         default="worktree",
         help="product to run, copied at start: 'worktree', a git revision, or 'none'",
@@ -550,13 +578,13 @@ def run_all(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     results["embed_alone"] = embed
     for n in [] if args.embed_only else args.sizes:
         data_dir = work / f"data-{n}"
-        log(f"N={n}: loading {n} memories over {len(scopes)} scopes")
+        load = load_store(args.stores, data_dir, n, scopes, model_cache)
         run: dict[str, Any] = {
             "n": n,
             "scopes": len(scopes),
             "backends": args.backends,
             "embed_alone": embed,
-            "load": build_store(data_dir, n, scopes, model_cache),
+            "load": load,
             "rounds": [],
         }
         log(f"N={n}: loaded in {run['load']['load_s']} s, optimize {run['load']['optimize_s']} s")

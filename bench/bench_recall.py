@@ -468,6 +468,8 @@ def print_table(results: dict[str, Any]) -> None:
     for run in results["runs"]:
         for backend in run["backends"]:
             rounds = [r[backend] for r in run["rounds"]]
+            if not rounds:  # --rounds 0: the store was only built
+                continue
             embed = run["embed_alone"].get(base_backend(backend), {})
             for metric in rounds[0]:
                 if metric == "startup_s":

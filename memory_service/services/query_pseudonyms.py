@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 
 from memory_service.domain.models import IndexQuery
 from memory_service.domain.ports import MemoryIndex, Pseudonymizer
@@ -49,6 +50,9 @@ MAX_NAME_WORDS = 4  # "Anna Maria de Souza"
 # Longer queries (a pasted document) are looked up in their first words only: the lookup's cost
 # grows with words x orgs, and a question names its people early.
 MAX_QUERY_WORDS = 64
+# And at most this many runs (each costs a keyed hash per type and org): a query of digits and
+# dates would otherwise make thousands.
+MAX_RUNS = 256
 MAX_NUMBER_WORDS = 6  # "GB82 WEST 1234 5698 7654 32"
 
 # Function words never begin or end a name or a place; runs edged by them are not looked up.
@@ -177,7 +181,12 @@ def _types_for(text: str, words: int) -> tuple[str, ...]:
     if "@" in text:
         return EMAIL_TYPES if words == 1 else ()
     if _DIGIT.search(text):
-        return NUMBER_TYPES if words <= MAX_NUMBER_WORDS else ()
+        # A number, a date or an address starts or ends with its digits: "call +44 20 ..."
+        # is not one, "+44 20 7946 0958" and "221B Baker Street" are.
+        edges = text.split()
+        if words > MAX_NUMBER_WORDS or not (_DIGIT.search(edges[0]) or _DIGIT.search(edges[-1])):
+            return ()
+        return NUMBER_TYPES
     if words > MAX_NAME_WORDS or not _LETTER.search(text):
         return ()
     parts = [part.strip(_EDGE_PUNCTUATION) for part in text.casefold().split()]
@@ -245,7 +254,7 @@ class PseudonymLookup:
     def variants(self, query: str, scopes: ScopeFilter, *, now: datetime) -> dict[str, str]:
         """``{org: the query with the runs its memories hold as tokens replaced}``; empty when
         no readable memory holds any of them (the search as written is then enough)."""
-        runs = list(candidates(query))
+        runs = list(islice(candidates(query), MAX_RUNS))
         if not runs or scopes.is_empty:
             return {}
         roots = scopes.roots

@@ -26,6 +26,7 @@ from memory_service.services.query_pseudonyms import (
     MAX_NUMBER_WORDS,
     MAX_QUERY_WORDS,
     MAX_READS,
+    MAX_RUNS,
     NAME_TYPES,
     NUMBER_TYPES,
     Candidate,
@@ -149,6 +150,27 @@ def test_nothing_to_look_up() -> None:
 def test_function_words_with_inner_punctuation_do_not_edge_a_run() -> None:
     assert "So, what Emily" not in runs("So, what Emily drinks")
     assert "what, Emily" not in runs("what, Emily?")
+
+
+def test_a_number_run_starts_or_ends_with_its_digits() -> None:
+    found = runs("please call +44 20 7946 0958 today")
+    assert "+44 20 7946 0958" in found
+    assert "call +44 20 7946 0958 today" not in found  # digits inside only
+    assert "20 7946 0958 today" in found
+    assert "221B Baker Street" in runs("she moved to 221B Baker Street")
+
+
+def test_a_query_of_numbers_makes_at_most_max_runs(tmp_path: Path) -> None:
+    query = " ".join(str(n) for n in range(MAX_QUERY_WORDS))
+    assert len(list(candidates(query))) > MAX_RUNS  # so the cap is what limits the lookup
+    index = QdrantEdgeMemoryIndex(tmp_path / "shard", DIM)
+    try:
+        recording = RecordingIndex(index)
+        assert lookup(recording, "acme").variants(query, scopes("acme/**"), now=NOW) == {}
+        asked = {token for q, _, _ in recording.scrolls for token in q.pseudonyms_any}
+        assert 0 < len(asked) <= MAX_RUNS
+    finally:
+        index.close()
 
 
 def test_only_the_first_words_of_a_long_query_are_looked_up() -> None:

@@ -28,6 +28,7 @@ from memory_service.domain.models import (
     VersionRecord,
 )
 from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
+from memory_service.domain.pseudonyms import tokens_in
 from memory_service.domain.scopes import ScopeFilter, ScopePattern, parse_scope
 from memory_service.errors import InvalidInput, NotFound, PolicyRejected, VersionConflict
 from memory_service.services import validation
@@ -551,10 +552,14 @@ class MemoryService:
         # then keep the best score per memory. The raw query is never stored.
         vectors = self._embedder.embed(list(variants.values()))
         best = {hit.memory.id: hit for hit in hits}
-        for org, org_vector in zip(variants, vectors, strict=True):
+        for (org, variant), org_vector in zip(variants.items(), vectors, strict=True):
             within = scope_filter.narrowed_to(ScopePattern(base=org, subtree=True))
+            # Only memories holding one of the query's tokens: the model barely tells one
+            # token from another, so without this a memory about someone else with the same
+            # words ranks as high as the named person's own.
+            holders = replace(filters, pseudonyms_any=tuple(sorted(tokens_in(variant))))
             for hit in self._index.search(
-                org_vector, within, filters, limit=limit, now=now, min_score=min_score
+                org_vector, within, holders, limit=limit, now=now, min_score=min_score
             ):
                 if hit.memory.id not in best or best[hit.memory.id].score < hit.score:
                     best[hit.memory.id] = hit

@@ -98,6 +98,28 @@ def test_personal_data_is_pseudonymised_and_recall_still_works(
     assert "Emily" not in str(found)
 
 
+def test_a_person_named_in_lower_case_is_found_through_their_pseudonym(
+    client: Client, agent: dict[str, str]
+) -> None:
+    # Five people with the same habit: only the pseudonym tells their memories apart, so the
+    # right one ranks first only if the search also ran with the person's token.
+    people = ["Emily Clarke", "Raj Patel", "Maria Okafor", "Tom Lindqvist", "Aiko Tanaka"]
+    ids = {
+        person: write(client, agent, f"{person} drinks green tea every morning").json()["memory"][
+            "id"
+        ]
+        for person in people
+    }
+    for person in ("Emily Clarke", "Aiko Tanaka"):
+        found = client.post(
+            "/v1/memories/search",
+            json={"query": f"what does {person.lower()} drink every morning"},
+            headers=agent,
+        ).json()["results"]
+        assert found[0]["memory"]["id"] == ids[person], person
+        assert person.split()[0] not in str(found)
+
+
 def test_pseudonyms_differ_between_orgs(client: Client) -> None:
     headers = auth(make_key(client, "multi", ("acme/**", RW), ("umbrella/**", RW)))
     a = client.post(

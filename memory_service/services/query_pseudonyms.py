@@ -50,8 +50,8 @@ MAX_NAME_WORDS = 4  # "Anna Maria de Souza"
 # Longer queries (a pasted document) are looked up in their first words only: the lookup's cost
 # grows with words x orgs, and a question names its people early.
 MAX_QUERY_WORDS = 64
-# And at most this many runs (each costs a keyed hash per type and org): a query of digits and
-# dates would otherwise make thousands.
+# And at most this many candidates (a run under one type; each costs a keyed hash per org): a
+# query of digits and dates would otherwise make thousands.
 MAX_RUNS = 256
 MAX_NUMBER_WORDS = 6  # "GB82 WEST 1234 5698 7654 32"
 

@@ -25,7 +25,7 @@ from memory_service.domain.models import IndexQuery
 from memory_service.domain.ports import MemoryIndex, Pseudonymizer
 from memory_service.domain.pseudonyms import tokens_in
 from memory_service.domain.scopes import ScopeFilter
-from memory_service.services.gate import ContentGate
+from memory_service.services.gate import ContentGate, org_of
 
 QueryVariants = Callable[[str, ScopeFilter, datetime], Callable[[], dict[str, str]]]
 """``(query, readable scopes, now) -> finish``: starts working out the query's variants and
@@ -47,13 +47,13 @@ NUMBER_TYPES = (
     "LOCATION",  # street addresses: "221B Baker Street"
 )
 MAX_NAME_WORDS = 4  # "Anna Maria de Souza"
+MAX_NUMBER_WORDS = 6  # "GB82 WEST 1234 5698 7654 32"
 # Longer queries (a pasted document) are looked up in their first words only: the lookup's cost
 # grows with words x orgs, and a question names its people early.
 MAX_QUERY_WORDS = 64
 # And at most this many candidates (a run under one type; each costs a keyed hash per org): a
 # query of digits and dates would otherwise make thousands.
 MAX_RUNS = 256
-MAX_NUMBER_WORDS = 6  # "GB82 WEST 1234 5698 7654 32"
 
 # Function words never begin or end a name or a place; runs edged by them are not looked up.
 # Words that are also names (Will, May, June, Bill) are not in this list.
@@ -293,7 +293,7 @@ class PseudonymLookup:
                 )
                 reads += 1
                 for memory in page:
-                    org = memory.scope.split("/", 1)[0]
+                    org = org_of(memory.scope)
                     for token in tokens_in(memory.content) & open_tokens:
                         if org in orgs_of[token]:
                             held.setdefault(org, set()).add(token)

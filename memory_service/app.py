@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -36,6 +37,7 @@ from memory_service.crypto import (
 )
 from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
 from memory_service.http.auth import KEY_SERVICE_STATE, KeyAuthMiddleware
+from memory_service.http.blocking import BLOCKING_STATE, BlockingCalls
 from memory_service.http.controllers.audit import AuditController
 from memory_service.http.controllers.health import READINESS_STATE, HealthController
 from memory_service.http.controllers.jobs import JobController
@@ -448,6 +450,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         )
         mcp_handlers, mcp_lifespans = [mcp_app], [mcp_lifespan]
 
+    blocking = BlockingCalls(inline_when_alone=settings.inline_reads)
     prometheus = PrometheusConfig(
         app_name="memory_service",
         group_path=True,  # label by route template, never by ids or scopes
@@ -483,7 +486,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 "retention_policies": provide("retention_policies"),
                 "jobs": provide("jobs"),
             },
+            state=State({BLOCKING_STATE: blocking}),
             middleware=[
+                # Outermost: it counts every request in flight, for the short reads.
+                blocking.middleware,
                 request_id_middleware,
                 prometheus.middleware,
                 DefineMiddleware(

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # write or checkpoint (a power cut can lose the newest read events; never a write's, and
     # the chain still verifies). Saves ~1 ms per read here. Writes always wait for the disk.
     audit_reads_fsync: bool = False
+    # Whether a short read (authentication, search, get) runs on the event loop while its
+    # request is the only one in flight, instead of hopping to a worker thread and back; with
+    # others in flight it always takes a thread. See memory_service/http/blocking.py.
+    inline_reads: bool = True
 
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)

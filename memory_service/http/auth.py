@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from memory_service import errors
 from memory_service.domain.grants import Permission, Principal
+from memory_service.http.blocking import blocking_calls
 from memory_service.services.keys import KeyService
 
 KEY_SERVICE_STATE = "key_service"
@@ -39,7 +39,7 @@ class KeyAuthMiddleware(AbstractAuthenticationMiddleware):
         keys: KeyService = connection.app.state[KEY_SERVICE_STATE]
         token = bearer_token(connection.headers.get("authorization"))
         try:
-            principal = await anyio.to_thread.run_sync(keys.authenticate, token)
+            principal = await blocking_calls(connection).short(lambda: keys.authenticate(token))
         except errors.Unauthenticated as exc:
             raise NotAuthorizedException from exc
         return AuthenticationResult(user=principal, auth=None)

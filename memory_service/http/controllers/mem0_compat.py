@@ -27,6 +27,7 @@ from litestar.enums import ScopeType
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from memory_service.http.blocking import blocking_calls
 from memory_service.http.problems import EXCEPTION_HANDLERS
 from memory_service.http.requests import caller_of
 from memory_service.services import mem0_mapping as m0
@@ -122,7 +123,9 @@ class Mem0CompatController(Controller):
         data: JSONBody[dict[str, Any]],
         memories: NamedDependency[MemoryService],
     ) -> dict[str, Any]:
-        result: dict[str, Any] = await _run(partial(m0.search, memories, caller_of(request), data))
+        result: dict[str, Any] = await blocking_calls(request).short(
+            partial(m0.search, memories, caller_of(request), data)
+        )
         return result
 
     @post("/v3/memories", status_code=200, summary="mem0: get_all (paginated)")
@@ -186,7 +189,9 @@ class Mem0CompatController(Controller):
         data: JSONBody[dict[str, Any]],
         memories: NamedDependency[MemoryService],
     ) -> dict[str, Any]:
-        result: dict[str, Any] = await _run(partial(m0.search, memories, caller_of(request), data))
+        result: dict[str, Any] = await blocking_calls(request).short(
+            partial(m0.search, memories, caller_of(request), data)
+        )
         return result
 
     @delete(MEM0_PREFIX + "/v1/memories", status_code=200, include_in_schema=False)
@@ -212,7 +217,9 @@ class Mem0CompatController(Controller):
         memory_id: FromPath[str],
         memories: NamedDependency[MemoryService],
     ) -> dict[str, Any]:
-        memory = await _run(partial(memories.get, caller_of(request), m0.parse_id(memory_id)))
+        memory = await blocking_calls(request).short(
+            partial(memories.get, caller_of(request), m0.parse_id(memory_id))
+        )
         return m0.memory_out(memory)
 
     @put(MEM0_PREFIX + "/v1/memories/{memory_id:str}", include_in_schema=False)

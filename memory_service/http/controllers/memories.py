@@ -17,6 +17,7 @@ from memory_service.domain.models import IndexQuery
 from memory_service.errors import InvalidInput
 from memory_service.http import schemas
 from memory_service.http.auth import principal_of
+from memory_service.http.blocking import blocking_calls
 from memory_service.http.requests import caller_of
 from memory_service.services.idempotency import IdempotencyService, Replayable
 from memory_service.services.memories import (
@@ -121,8 +122,8 @@ class MemoryController(Controller):
         memory_id: FromPath[str],
         memories: NamedDependency[MemoryService],
     ) -> schemas.MemoryOut:
-        memory = await anyio.to_thread.run_sync(
-            memories.get, caller_of(request), parse_id(memory_id)
+        memory = await blocking_calls(request).short(
+            partial(memories.get, caller_of(request), parse_id(memory_id))
         )
         return schemas.memory_out(memory)
 
@@ -225,7 +226,7 @@ class MemoryController(Controller):
             subject=filters.subject,
             metadata=dict(filters.metadata or {}),
         )
-        hits = await anyio.to_thread.run_sync(
+        hits = await blocking_calls(request).short(
             partial(
                 memories.recall,
                 caller_of(request),

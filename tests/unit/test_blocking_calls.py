@@ -1,0 +1,134 @@
+"""Short reads run on the event loop only while their request is the only one in flight."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import anyio
+import pytest
+
+from memory_service.http.blocking import BlockingCalls
+
+HTTP: dict[str, Any] = {"type": "http", "path": "/v1/memories/search"}
+
+
+async def _receive() -> dict[str, Any]:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+async def _send(_message: Any) -> None:
+    return None
+
+
+def _request_calling_short(calls: BlockingCalls, threads: list[int], before: Any = None) -> Any:
+    """An ASGI app, behind ``calls.middleware``, whose request makes one short call and
+    records the thread it ran on."""
+
+    async def app(_scope: Any, _receive: Any, _send: Any) -> None:
+        if before is not None:
+            await before()
+        threads.append(await calls.short(threading.get_ident))
+
+    return calls.middleware(app)
+
+
+def test_a_lone_request_runs_its_short_call_on_the_event_loop() -> None:
+    calls = BlockingCalls(inline_when_alone=True)
+    threads: list[int] = []
+
+    async def scenario() -> int:
+        await _request_calling_short(calls, threads)(HTTP, _receive, _send)
+        return threading.get_ident()
+
+    loop_thread = anyio.run(scenario)
+    assert threads == [loop_thread]
+    assert calls.in_flight == 0
+
+
+def test_with_the_setting_off_every_short_call_takes_a_worker_thread() -> None:
+    calls = BlockingCalls(inline_when_alone=False)
+    threads: list[int] = []
+
+    async def scenario() -> int:
+        await _request_calling_short(calls, threads)(HTTP, _receive, _send)
+        return threading.get_ident()
+
+    loop_thread = anyio.run(scenario)
+    assert len(threads) == 1
+    assert threads[0] != loop_thread
+
+
+def test_a_request_that_finds_another_in_flight_takes_a_worker_thread() -> None:
+    calls = BlockingCalls(inline_when_alone=True)
+    threads: list[int] = []
+    first_inside = anyio.Event()
+    release_first = anyio.Event()
+
+    async def wait_for_release() -> None:
+        first_inside.set()
+        await release_first.wait()
+
+    async def scenario() -> int:
+        async with anyio.create_task_group() as group:
+            group.start_soon(
+                _request_calling_short(calls, threads, wait_for_release), HTTP, _receive, _send
+            )
+            await first_inside.wait()
+            # The first request is in flight (awaiting): the second must not take the loop.
+            await _request_calling_short(calls, threads)(HTTP, _receive, _send)
+            release_first.set()
+        return threading.get_ident()
+
+    loop_thread = anyio.run(scenario)
+    assert len(threads) == 2
+    second, first = threads
+    assert second != loop_thread
+    assert first == loop_thread  # alone again once the second had finished
+    assert calls.in_flight == 0
+
+
+def test_requests_that_start_together_see_each_other() -> None:
+    """Two requests started in the same loop iteration: the first one's short call yields
+    before deciding, sees the second in flight, and leaves the loop free."""
+    calls = BlockingCalls(inline_when_alone=True)
+    threads: list[int] = []
+
+    async def scenario() -> int:
+        async with anyio.create_task_group() as group:
+            for _ in range(2):
+                group.start_soon(_request_calling_short(calls, threads), HTTP, _receive, _send)
+        return threading.get_ident()
+
+    loop_thread = anyio.run(scenario)
+    assert len(threads) == 2
+    assert threads[0] != loop_thread
+
+
+def test_lifespan_and_websocket_scopes_are_not_counted() -> None:
+    calls = BlockingCalls(inline_when_alone=True)
+    seen: list[int] = []
+
+    async def app(_scope: Any, _receive: Any, _send: Any) -> None:
+        seen.append(calls.in_flight)
+
+    async def scenario() -> None:
+        await calls.middleware(app)({"type": "lifespan"}, _receive, _send)
+        await calls.middleware(app)(HTTP, _receive, _send)
+
+    anyio.run(scenario)
+    assert seen == [0, 1]
+
+
+def test_the_count_drops_when_a_request_fails() -> None:
+    calls = BlockingCalls(inline_when_alone=True)
+
+    async def failing(_scope: Any, _receive: Any, _send: Any) -> None:
+        raise RuntimeError("boom")
+
+    async def scenario() -> None:
+        with pytest.raises(RuntimeError):
+            await calls.middleware(failing)(HTTP, _receive, _send)
+
+    anyio.run(scenario)
+    assert calls.in_flight == 0

@@ -10,10 +10,10 @@ import pytest
 
 from memory_service.http.blocking import BlockingCalls
 
-HTTP: dict[str, Any] = {"type": "http", "path": "/v1/memories/search"}
+HTTP: Any = {"type": "http", "path": "/v1/memories/search"}
 
 
-async def _receive() -> dict[str, Any]:
+async def _receive() -> Any:
     return {"type": "http.request", "body": b"", "more_body": False}
 
 
@@ -113,7 +113,8 @@ def test_lifespan_and_websocket_scopes_are_not_counted() -> None:
         seen.append(calls.in_flight)
 
     async def scenario() -> None:
-        await calls.middleware(app)({"type": "lifespan"}, _receive, _send)
+        lifespan: Any = {"type": "lifespan"}
+        await calls.middleware(app)(lifespan, _receive, _send)
         await calls.middleware(app)(HTTP, _receive, _send)
 
     anyio.run(scenario)

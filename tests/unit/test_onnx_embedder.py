@@ -101,6 +101,21 @@ def test_int8_stays_close_to_the_float_model(
     assert cosines.mean() >= 0.99
 
 
+def test_the_int8_graph_runs_fused_attention_in_every_layer(
+    int8_embedder: OnnxRuntimeEmbedder,
+) -> None:
+    """The speed of the default backend rests on the optimizer's fusions; a transformers
+    upgrade that changes the attention graph would silently undo them."""
+    import onnx  # noqa: PLC0415
+
+    config = json.loads((packaged_model_dir() / "config.json").read_text())
+    ops = [node.op_type for node in onnx.load(str(int8_embedder.model_path)).graph.node]
+    assert ops.count("QAttention") == config["num_hidden_layers"]
+    assert ops.count("QEmbedLayerNormalization") == 1
+    assert ops.count("SkipLayerNormalization") == 2 * config["num_hidden_layers"]
+    assert "Softmax" not in ops  # no attention left unfused
+
+
 def _recall_at(memories: Any, queries: Any, k: int) -> float:
     """Share of queries whose own memory (same row) is among the k nearest of all memories."""
     top = np.argsort(-(np.asarray(queries) @ np.asarray(memories).T), axis=1)[:, :k]
@@ -151,7 +166,7 @@ def _fake_build_steps(monkeypatch: pytest.MonkeyPatch, calls: list[str]) -> None
         calls.append("export")
         destination.write_bytes(b"float")
 
-    def quantize(_source: Path, destination: Path) -> None:
+    def quantize(_model: Path, _source: Path, destination: Path) -> None:
         calls.append("quantize")
         destination.write_bytes(b"int8")
 
@@ -193,7 +208,7 @@ def test_a_cached_entry_is_reused_and_a_stale_one_replaced(
 def test_a_failed_build_leaves_nothing_a_reader_would_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken_quantize(_source: Path, _destination: Path) -> None:
+    def broken_quantize(_model: Path, _source: Path, _destination: Path) -> None:
         raise RuntimeError("quantizer crashed")
 
     _fake_build_steps(monkeypatch, [])

@@ -26,6 +26,9 @@ def _serve(args: argparse.Namespace) -> int:
         # Access logs carry query strings (scopes, subjects): ours are structured and scrubbed.
         access_log=False,
         server_header=False,
+        # Named, not "auto": a broken install fails here instead of serving slower.
+        loop="uvloop",
+        http="httptools",
     )
     return 0
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import random
 import shutil
@@ -41,7 +42,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -269,6 +270,7 @@ def time_searches(
 ) -> dict[str, Any]:
     """``count`` searches per client over ``concurrency`` clients, each on its own connection."""
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    in_app: list[list[float]] = [[] for _ in range(concurrency)]
     empty = [0] * concurrency
     found = [0] * concurrency
     errors: list[Exception] = []
@@ -292,6 +294,7 @@ def time_searches(
                         token = token_of(person)
                         found[slot] += any(token in r["memory"]["content"] for r in results)
                     latencies[slot].append(elapsed)
+                    in_app[slot].append(app_seconds(response))
         except Exception as exc:  # noqa: BLE001 - re-raised by the main thread below
             errors.append(exc)
             barrier.abort()
@@ -315,6 +318,7 @@ def time_searches(
         concurrency=concurrency,
         throughput_per_s=round(len(flat) / timed_wall, 1),
         wall_s=round(wall, 2),
+        **app_p50(x for per in in_app for x in per),
         **({"person_found_share": round(sum(found) / len(flat), 3)} if kind == "named" else {}),
     )
 
@@ -323,6 +327,7 @@ def time_writes(base_url: str, scopes: list[str], *, count: int, warmup: int) ->
     """``count`` single writes (classified and embedded) on one keep-alive connection."""
     rng = random.Random(SEED + 7)
     latencies: list[float] = []
+    in_app: list[float] = []
     with httpx.Client(
         base_url=base_url, headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=120.0
     ) as http:
@@ -334,7 +339,25 @@ def time_writes(base_url: str, scopes: list[str], *, count: int, warmup: int) ->
                 raise RuntimeError(f"write answered {response.status_code}")
             if number >= warmup:
                 latencies.append(elapsed)
-    return summary(latencies, concurrency=1, throughput_per_s=round(count / sum(latencies), 1))
+                in_app.append(app_seconds(response))
+    return summary(
+        latencies,
+        concurrency=1,
+        throughput_per_s=round(count / sum(latencies), 1),
+        **app_p50(in_app),
+    )
+
+
+def app_seconds(response: httpx.Response) -> float:
+    """The app's own time for a response, from its ``Server-Timing: app;dur=<ms>`` (NaN when
+    the server does not send one, e.g. an older snapshot)."""
+    name, _, duration = response.headers.get("server-timing", "").partition(";dur=")
+    return float(duration) / 1000 if name == "app" and duration else math.nan
+
+
+def app_p50(seconds: Iterable[float]) -> dict[str, float]:
+    known = [s for s in seconds if not math.isnan(s)]
+    return {"app_p50_ms": round(float(np.percentile(known, 50)) * 1000, 3)} if known else {}
 
 
 def embed_alone(backends: Sequence[str], model_cache: Path, count: int) -> dict[str, Any]:
@@ -387,6 +410,8 @@ def bench_backend(
         "MEMORY_EMBEDDING_BACKEND": base_backend(backend),
         "MEMORY_QUERY_PSEUDONYMS": "ner" if backend.endswith("+ner") else "lookup",
         "MEMORY_EMBEDDING_CACHE_DIR": str(model_cache),
+        # The app's own time per request, so the table can show the client's share apart.
+        "MEMORY_SERVER_TIMING": "true",
         **dict(kv.split("=", 1) for kv in args.server_env),
     }
     server = Server(data_dir, free_port(), work / f"server-{backend.replace('+', '-')}.log", env)
@@ -463,7 +488,18 @@ def print_table(results: dict[str, Any]) -> None:
     if not results["runs"]:
         return
     rows: list[tuple[str, ...]] = [
-        ("N", "backend", "search", "conc", "p50 ms", "p95 ms", "per s", "embed p50 ms", "found")
+        (
+            "N",
+            "backend",
+            "search",
+            "conc",
+            "p50 ms",
+            "in app p50 ms",
+            "p95 ms",
+            "per s",
+            "embed p50 ms",
+            "found",
+        )
     ]
     for run in results["runs"]:
         for backend in run["backends"]:
@@ -482,6 +518,9 @@ def print_table(results: dict[str, Any]) -> None:
                         kind,
                         conc,
                         _spread([r[metric]["p50_ms"] for r in rounds]),
+                        _spread([r[metric]["app_p50_ms"] for r in rounds])
+                        if "app_p50_ms" in rounds[0][metric]
+                        else "",
                         _spread([r[metric]["p95_ms"] for r in rounds]),
                         _spread([r[metric]["throughput_per_s"] for r in rounds]),
                         f"{embed['p50_ms']:.2f}" if embed else "",
@@ -497,6 +536,7 @@ def print_table(results: dict[str, Any]) -> None:
             print("-+-".join("-" * w for w in widths))
     print("(with several rounds: min / median / max over rounds of each round's figure)")
     print("(found: share of named searches whose top 10 held a memory of the person named)")
+    print("(in app: the server's own time, from Server-Timing; the rest is client and HTTP)")
 
 
 # --------------------------------------------------------------------------- main

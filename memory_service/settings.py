@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # request is the only one in flight, instead of hopping to a worker thread and back; with
     # others in flight it always takes a thread. See memory_service/http/blocking.py.
     inline_reads: bool = True
+    # Adds ``Server-Timing: app;dur=<ms>`` to every response (for benchmarks and profiling;
+    # off by default, since timings help whoever probes the service).
+    server_timing: bool = False
 
     log_level: str = "INFO"
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -40,5 +41,32 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         await app(scope, receive, send_with_id)
+
+    return middleware
+
+
+SERVER_TIMING_HEADER = "server-timing"
+
+
+def server_timing_middleware(app: ASGIApp) -> ASGIApp:
+    """``Server-Timing: app;dur=<ms>``: the time from the request's arrival in the app to its
+    response's start, so that a benchmark can tell the service's share from the client's and
+    the network's. Opt-in (MEMORY_SERVER_TIMING): timings help whoever probes the service."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def send_with_timing(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                MutableScopeHeaders.from_message(message)[SERVER_TIMING_HEADER] = (
+                    f"app;dur={elapsed_ms:.3f}"
+                )
+            await send(message)
+
+        await app(scope, receive, send_with_timing)
 
     return middleware

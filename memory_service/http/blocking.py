@@ -5,9 +5,11 @@ idle runs the next few milliseconds of work markedly slower (measured: one query
 took 1.7 ms back to back and 2.7 ms after 5 ms asleep). A scoped search at 100k memories, p50
 over HTTP: on asyncio's loop 7.4-7.7 ms with both hops on the loop against 8.5-9.2 ms through
 the threads; on uvloop (which wakes threads more cheaply) the app's own time was 8.45 against
-9.08 ms, median of four alternations on a slower host. So a *short* call (authentication, a search, a get: a few ms, bounded by the request's limits) runs
-on the event loop when its request is the only one in flight. When others are in flight it
-goes to a worker thread as before, so that concurrent requests still share both cores
+9.08 ms, median of four alternations on a slower host.
+
+So a *short* call (authentication, a search, a get: a few ms, bounded by the request's limits)
+runs on the event loop when its request is the only one in flight. When others are in flight
+it goes to a worker thread as before, so that concurrent requests still share both cores
 (onnxruntime, SQLite and Qdrant Edge release the GIL).
 
 Long calls (writes: classification, batches) always take a worker thread: they would hold

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -33,30 +34,30 @@ def _request_calling_short(calls: BlockingCalls, threads: list[int], before: Any
     return calls.middleware(app)
 
 
-def test_a_lone_request_runs_its_short_call_on_the_event_loop() -> None:
-    calls = BlockingCalls(inline_when_alone=True)
-    threads: list[int] = []
+def _loop_thread_of(scenario: Callable[[], Awaitable[None]]) -> int:
+    """Run ``scenario`` in a fresh event loop; the loop's thread id."""
 
-    async def scenario() -> int:
-        await _request_calling_short(calls, threads)(HTTP, _receive, _send)
+    async def main() -> int:
+        await scenario()
         return threading.get_ident()
 
-    loop_thread = anyio.run(scenario)
-    assert threads == [loop_thread]
-    assert calls.in_flight == 0
+    return anyio.run(main)
 
 
-def test_with_the_setting_off_every_short_call_takes_a_worker_thread() -> None:
-    calls = BlockingCalls(inline_when_alone=False)
+@pytest.mark.parametrize("inline_when_alone", [True, False])
+def test_a_lone_requests_short_call_runs_on_the_loop_only_with_the_setting_on(
+    *, inline_when_alone: bool
+) -> None:
+    calls = BlockingCalls(inline_when_alone=inline_when_alone)
     threads: list[int] = []
 
-    async def scenario() -> int:
+    async def scenario() -> None:
         await _request_calling_short(calls, threads)(HTTP, _receive, _send)
-        return threading.get_ident()
 
-    loop_thread = anyio.run(scenario)
+    loop_thread = _loop_thread_of(scenario)
     assert len(threads) == 1
-    assert threads[0] != loop_thread
+    assert (threads[0] == loop_thread) is inline_when_alone
+    assert calls.in_flight == 0
 
 
 def test_a_request_that_finds_another_in_flight_takes_a_worker_thread() -> None:
@@ -69,7 +70,7 @@ def test_a_request_that_finds_another_in_flight_takes_a_worker_thread() -> None:
         first_inside.set()
         await release_first.wait()
 
-    async def scenario() -> int:
+    async def scenario() -> None:
         async with anyio.create_task_group() as group:
             group.start_soon(
                 _request_calling_short(calls, threads, wait_for_release), HTTP, _receive, _send
@@ -78,9 +79,8 @@ def test_a_request_that_finds_another_in_flight_takes_a_worker_thread() -> None:
             # The first request is in flight (awaiting): the second must not take the loop.
             await _request_calling_short(calls, threads)(HTTP, _receive, _send)
             release_first.set()
-        return threading.get_ident()
 
-    loop_thread = anyio.run(scenario)
+    loop_thread = _loop_thread_of(scenario)
     assert len(threads) == 2
     second, first = threads
     assert second != loop_thread
@@ -94,13 +94,12 @@ def test_requests_that_start_together_see_each_other() -> None:
     calls = BlockingCalls(inline_when_alone=True)
     threads: list[int] = []
 
-    async def scenario() -> int:
+    async def scenario() -> None:
         async with anyio.create_task_group() as group:
             for _ in range(2):
                 group.start_soon(_request_calling_short(calls, threads), HTTP, _receive, _send)
-        return threading.get_ident()
 
-    loop_thread = anyio.run(scenario)
+    loop_thread = _loop_thread_of(scenario)
     assert len(threads) == 2
     assert threads[0] != loop_thread
 

@@ -146,7 +146,9 @@ def build_index(settings: Settings, dimension: int) -> MemoryIndex:
         return QdrantClientMemoryIndex(
             client, settings.qdrant_collection, dimension, qdrant_cluster_options(settings)
         )
-    return QdrantEdgeMemoryIndex(settings.data_dir / "qdrant", dimension)
+    return QdrantEdgeMemoryIndex(
+        settings.data_dir / "qdrant", dimension, search_threads=settings.index_search_threads
+    )
 
 
 def qdrant_cluster_options(settings: Settings) -> QdrantClusterOptions:

@@ -62,7 +62,14 @@ class QdrantEdgeMemoryIndex:
     that large indexes get HNSW graphs instead of brute-force search.
     """
 
-    def __init__(self, path: Path, dimension: int, *, sync_writes: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        dimension: int,
+        *,
+        sync_writes: bool = False,
+        search_threads: int = 1,
+    ) -> None:
         self._dimension = dimension
         self._sync_writes = sync_writes
         self._lock = threading.Lock()
@@ -72,6 +79,7 @@ class QdrantEdgeMemoryIndex:
             # Any deleted point makes optimize() vacuum its segment, so purged data leaves disk.
             optimizers=qe.EdgeOptimizersConfig(deleted_threshold=0.0, vacuum_min_vector_number=0),
             wal_enabled=False,
+            max_search_threads=search_threads,
         )
         if path.exists() and any(path.iterdir()):
             # Passing the config makes the shard refuse a different dimension or distance.

@@ -6,6 +6,7 @@ the Edge cases run the real Qdrant engine. Vectors are small and built here, not
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import signal
@@ -735,6 +736,27 @@ def test_edge_reopens_with_data_and_indexes(tmp_path: Path) -> None:
         }
     finally:
         second.close()
+
+
+def _edge_search_threads() -> set[str]:
+    names = {}
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a closed shard's thread exiting
+            names[task.name] = (task / "comm").read_text()
+    return {tid for tid, name in names.items() if name.startswith("edge-search")}
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_edge_search_pool_has_the_configured_threads(tmp_path: Path, threads: int) -> None:
+    # The engine's default is one per CPU; on 2 cores those spun against the request thread.
+    before = _edge_search_threads()
+    index = QdrantEdgeMemoryIndex(tmp_path / "shard", DIM, search_threads=threads)
+    try:
+        put(index, memory("acme/bot"))
+        assert index.count(scopes("acme/bot"), ALL, now=NOW) == 1
+        assert len(_edge_search_threads() - before) == threads
+    finally:
+        index.close()
 
 
 def test_edge_refuses_another_dimension(tmp_path: Path) -> None:

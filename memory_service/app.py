@@ -189,6 +189,7 @@ def build_embedder(settings: Settings) -> Embedder:
         settings.embedding_cache_dir or settings.data_dir / "models",
         quantized=settings.embedding_backend == "onnx-int8",
         threads=settings.embedding_threads,
+        solo_threads=settings.embedding_solo_threads,
     )
 
 

@@ -14,6 +14,9 @@ it goes to a worker thread as before, so that concurrent requests still share bo
 
 Long calls (writes: classification, batches) always take a worker thread: they would hold
 up every other request for tens of milliseconds.
+
+A call run inline is marked :func:`~memory_service.solo.running_solo`: with the machine to
+itself, the query embedding may use both cores (see the ONNX embedder's ``solo_threads``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ import anyio.to_thread
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
+
+from memory_service.solo import running_solo
 
 BLOCKING_STATE: Final = "blocking_calls"
 
@@ -70,7 +75,8 @@ class BlockingCalls:
             for _ in range(_YIELDS_TO_SEE_WAITING):
                 await anyio.lowlevel.checkpoint()
             if self._in_flight <= 1:
-                return func()
+                with running_solo():
+                    return func()
         return await anyio.to_thread.run_sync(func)
 
 

@@ -1,4 +1,5 @@
-"""Short reads run on the event loop only while their request is the only one in flight."""
+"""Short reads run on the event loop only while their request is the only one in flight, and
+only those calls are marked solo (free to use every core)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import anyio
 import pytest
 
 from memory_service.http.blocking import BlockingCalls
+from memory_service.solo import is_solo
 
 HTTP: Any = {"type": "http", "path": "/v1/memories/search"}
 
@@ -22,14 +24,21 @@ async def _send(_message: Any) -> None:
     return None
 
 
-def _request_calling_short(calls: BlockingCalls, threads: list[int], before: Any = None) -> Any:
+def _request_calling_short(
+    calls: BlockingCalls, threads: list[int], before: Any = None, solo: list[bool] | None = None
+) -> Any:
     """An ASGI app, behind ``calls.middleware``, whose request makes one short call and
-    records the thread it ran on."""
+    records the thread it ran on (and in ``solo``, whether it was marked solo)."""
+
+    def call() -> int:
+        if solo is not None:
+            solo.append(is_solo())
+        return threading.get_ident()
 
     async def app(_scope: Any, _receive: Any, _send: Any) -> None:
         if before is not None:
             await before()
-        threads.append(await calls.short(threading.get_ident))
+        threads.append(await calls.short(call))
 
     return calls.middleware(app)
 
@@ -50,19 +59,23 @@ def test_a_lone_requests_short_call_runs_on_the_loop_only_with_the_setting_on(
 ) -> None:
     calls = BlockingCalls(inline_when_alone=inline_when_alone)
     threads: list[int] = []
+    solo: list[bool] = []
 
     async def scenario() -> None:
-        await _request_calling_short(calls, threads)(HTTP, _receive, _send)
+        await _request_calling_short(calls, threads, solo=solo)(HTTP, _receive, _send)
 
     loop_thread = _loop_thread_of(scenario)
     assert len(threads) == 1
     assert (threads[0] == loop_thread) is inline_when_alone
+    assert solo == [inline_when_alone]
+    assert not is_solo()  # only for the call's own duration
     assert calls.in_flight == 0
 
 
 def test_a_request_that_finds_another_in_flight_takes_a_worker_thread() -> None:
     calls = BlockingCalls(inline_when_alone=True)
     threads: list[int] = []
+    solo: list[bool] = []
     first_inside = anyio.Event()
     release_first = anyio.Event()
 
@@ -73,11 +86,14 @@ def test_a_request_that_finds_another_in_flight_takes_a_worker_thread() -> None:
     async def scenario() -> None:
         async with anyio.create_task_group() as group:
             group.start_soon(
-                _request_calling_short(calls, threads, wait_for_release), HTTP, _receive, _send
+                _request_calling_short(calls, threads, wait_for_release, solo),
+                HTTP,
+                _receive,
+                _send,
             )
             await first_inside.wait()
             # The first request is in flight (awaiting): the second must not take the loop.
-            await _request_calling_short(calls, threads)(HTTP, _receive, _send)
+            await _request_calling_short(calls, threads, solo=solo)(HTTP, _receive, _send)
             release_first.set()
 
     loop_thread = _loop_thread_of(scenario)
@@ -85,6 +101,7 @@ def test_a_request_that_finds_another_in_flight_takes_a_worker_thread() -> None:
     second, first = threads
     assert second != loop_thread
     assert first == loop_thread  # alone again once the second had finished
+    assert solo == [False, True]
     assert calls.in_flight == 0
 
 

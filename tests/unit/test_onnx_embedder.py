@@ -18,6 +18,7 @@ from memory_service.embedding.onnx_runtime import (
     packaged_model_dir,
 )
 from memory_service.embedding.sentence_transformer import SentenceTransformerEmbedder
+from memory_service.solo import running_solo
 
 pytestmark = pytest.mark.slow
 
@@ -90,6 +91,40 @@ def test_a_text_gets_the_same_vector_alone_or_in_a_padded_batch(
     for text, vector in zip(TEXTS, batch, strict=True):
         alone = int8_embedder.embed([text])[0]
         assert _cosines([alone], [vector])[0] > 0.9999, text
+
+
+@pytest.mark.parametrize("quantized", [True, False])
+def test_a_solo_call_uses_the_wide_session_for_the_same_vectors(
+    cache_dir: Path, monkeypatch: pytest.MonkeyPatch, *, quantized: bool
+) -> None:
+    embedder = OnnxRuntimeEmbedder(cache_dir, quantized=quantized, threads=1, solo_threads=2)
+    narrow = embedder.embed(TEXTS)
+    ran: list[str] = []
+    for name in ("_session", "_solo_session"):
+        session = getattr(embedder, name)
+        monkeypatch.setattr(session, "run", _recording(session.run, ran, name))
+    with running_solo():
+        wide = embedder.embed(TEXTS)
+    assert set(ran) == {"_solo_session"}
+    assert _cosines(wide, narrow).min() > 0.9999
+    ran.clear()
+    embedder.embed(TEXTS[:1])  # outside: the one-thread session again
+    assert ran == ["_session"]
+
+
+def test_no_wide_session_unless_solo_threads_exceed_threads(cache_dir: Path) -> None:
+    embedder = OnnxRuntimeEmbedder(cache_dir, quantized=True, threads=2, solo_threads=2)
+    assert embedder._solo_session is None
+    with running_solo():
+        assert len(embedder.embed(["still one session"])[0]) == embedder.dimension
+
+
+def _recording(run: Any, ran: list[str], name: str) -> Any:
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        ran.append(name)
+        return run(*args, **kwargs)
+
+    return recorded
 
 
 def test_int8_stays_close_to_the_float_model(

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     create_engine,
     event,
     false,
@@ -180,6 +181,9 @@ _DISTINCT_SCOPES = text(
     " FROM seen WHERE seen.scope IS NOT NULL"
     ") SELECT scope FROM seen WHERE scope IS NOT NULL"
 )
+
+# Every request's key check runs this: built once, it is not compiled nor cache-keyed per call.
+_KEY_BY_LOOKUP: Final = select(api_keys).where(api_keys.c.lookup == bindparam("lookup"))
 
 
 class SqlControlStore:
@@ -354,11 +358,7 @@ class SqlControlStore:
 
     def key_by_lookup(self, lookup: str) -> ApiKeyRecord | None:
         with self._read() as conn:
-            row = (
-                conn.execute(select(api_keys).where(api_keys.c.lookup == lookup))
-                .mappings()
-                .one_or_none()
-            )
+            row = conn.execute(_KEY_BY_LOOKUP, {"lookup": lookup}).mappings().one_or_none()
         return None if row is None else _key_from_row(row)
 
     def list_keys(self) -> list[ApiKeyRecord]:

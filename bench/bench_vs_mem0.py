@@ -23,9 +23,6 @@ number) the two return in common: a check that both did the same work, not a qua
 Both embed with the same thread budget: mem0's torch gets the service's ``embedding_threads``
 (``--mem0-threads`` to change it). torch's default, every core, thrashed on this shared 2-core
 machine: 1,028 ms per mem0 add with 2 threads against 100 ms with 1, under the same load.
-The service's lone searches may embed on 2 threads (``embedding_solo_threads``); mem0 keeps one:
-its search took 202 ms p50 at 20k against 34 ms at 1k (the last run), so its ~10 ms torch
-embedding is not what the ratio measures.
 
 mem0's entity extraction and lemmatisation need spaCy, which a plain ``pip install mem0ai``
 lacks; ``--mem0-nlp off`` (default) runs mem0 like that, the faster mem0. ``--mem0-nlp spacy``

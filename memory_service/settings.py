@@ -94,10 +94,12 @@ class Settings(BaseSettings):
     # One torch thread: measured here under load, 2 threads took 86 ms per query (p50) against
     # 15 ms for 1, because OpenMP workers spin while the other core runs classifiers.
     embedding_threads: int = Field(default=1, ge=1)
-    # ONNX only: threads for an embedding made while its request is the only one in flight
-    # (a search on an otherwise idle service). 2 measured 0.55 ms less per search at 100k on
-    # 2 cores; 1 turns the second session (~25 MB) off.
-    embedding_solo_threads: int = Field(default=2, ge=1)
+    # ONNX only: threads for an embedding made while its request is the only one in flight.
+    # Above embedding_threads it adds a second session (~27 MB). Measured side by side at
+    # 100k on 2 cores, one scope's search p50: 2 threads won 0.55 ms with requests back to
+    # back but lost 1.4 ms with 10 ms between them (waking the second, idle core costs more
+    # than it saves), and an agent's requests are spaced: so 1, the second session off.
+    embedding_solo_threads: int = Field(default=1, ge=1)
     # How texts become vectors, all from the packaged all-MiniLM-L6-v2: "onnx-int8" (default;
     # ~1.5 ms per query here against ~10 ms on torch, cosine to the float model >= 0.98), "onnx"
     # (float, same vectors as torch) or "torch" (sentence-transformers). The ONNX files are

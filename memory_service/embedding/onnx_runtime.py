@@ -77,8 +77,10 @@ class OnnxRuntimeEmbedder:
     ``solo_threads`` above ``threads`` adds a second session of the same model, used for calls
     made :func:`~memory_service.solo.running_solo` (the process's only request in flight),
     whose workers spin between operators and stop spinning when the call returns. One query
-    on 2 cores: 1.72-2.09 ms against 2.18-2.30 ms with one thread, for 3.3-3.9 ms of CPU
-    against 2.2-2.3 ms; spinning left on after the call took 6.3 ms of CPU per query.
+    on 2 cores, 3 ms apart: 1.72-2.09 ms against 2.18-2.30 ms with one thread, for 3.3-3.9 ms
+    of CPU against 2.2-2.3 ms; spinning left on after the call took 6.3 ms of CPU per query.
+    In the server, with 10 ms between searches, it was slower than one thread (see
+    ``Settings.embedding_solo_threads``), hence off by default.
     """
 
     def __init__(

@@ -16,7 +16,8 @@ Long calls (writes: classification, batches) always take a worker thread: they w
 up every other request for tens of milliseconds.
 
 A call run inline is marked :func:`~memory_service.solo.running_solo`: with the machine to
-itself, the query embedding may use both cores (the ONNX embedder's ``solo_threads``, off by default).
+itself, the query embedding may use both cores (the ONNX embedder's ``solo_threads``, off
+by default).
 """
 
 from __future__ import annotations

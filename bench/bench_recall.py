@@ -45,6 +45,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -267,14 +268,17 @@ def time_searches(
     warmup: int,
     concurrency: int,
     token_of: Callable[[str], str],
+    gap_s: float = 0.0,
 ) -> dict[str, Any]:
-    """``count`` searches per client over ``concurrency`` clients, each on its own connection."""
+    """``count`` searches per client over ``concurrency`` clients, each on its own connection;
+    each timed search after ``gap_s`` of the client's idling."""
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     in_app: list[list[float]] = [[] for _ in range(concurrency)]
     empty = [0] * concurrency
     found = [0] * concurrency
     errors: list[Exception] = []
     barrier = threading.Barrier(concurrency)
+    pause = partial(time.sleep, gap_s) if gap_s else lambda: None
 
     def client(slot: int) -> None:
         rng = random.Random(SEED + slot)
@@ -286,6 +290,7 @@ def time_searches(
                 barrier.wait()
                 for _ in range(count):
                     body, person = _search_body(rng, scopes, kind)
+                    pause()
                     elapsed, response = timed(http.post, "/v1/memories/search", json=body)
                     response.raise_for_status()
                     results = response.json()["results"]
@@ -442,6 +447,7 @@ def bench_backend(
                         count=args.searches,
                         warmup=args.warmup,
                         concurrency=concurrency,
+                        gap_s=args.gap_ms / 1000,
                     )
                 stats["cpu"] = cpu.result
                 out[f"{kind}_c{concurrency}"] = stats
@@ -551,6 +557,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--searches", type=int, default=300, help="timed, per client")
     parser.add_argument("--warmup", type=int, default=30, help="untimed, per client")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1])
+    parser.add_argument(
+        "--gap-ms",
+        type=float,
+        default=0.0,
+        help="idle time before each timed search, as between an agent's requests (on this VM "
+        "a core idle for 10 ms runs the next search about twice as slow)",
+    )
     parser.add_argument(
         "--writes",
         type=int,

@@ -50,7 +50,7 @@ from memory_service.http.controllers.quarantine import QuarantineController
 from memory_service.http.controllers.retention import RetentionPolicyController
 from memory_service.http.mcp_endpoint import mcp_endpoint
 from memory_service.http.problems import EXCEPTION_HANDLERS
-from memory_service.http.requests import request_id_middleware, server_timing_middleware
+from memory_service.http.requests import with_request_context
 from memory_service.maintenance import build_jobs, build_scheduler, schedules_from
 from memory_service.services.audit import AuditService
 from memory_service.services.compaction import Compactor
@@ -462,7 +462,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     # mem0's MemoryClient shares our /v1/memories paths (with a trailing slash and its Token
     # scheme); the wrapper routes those requests to the compatibility controller.
-    return with_mem0_compat(
+    app = with_mem0_compat(
         Litestar(
             route_handlers=[
                 HealthController,
@@ -493,8 +493,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             middleware=[
                 # Outermost: it counts every request in flight, for the short reads.
                 blocking.middleware,
-                *([server_timing_middleware] if settings.server_timing else []),
-                request_id_middleware,
                 prometheus.middleware,
                 DefineMiddleware(
                     KeyAuthMiddleware,
@@ -507,6 +505,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             debug=False,
         )
     )
+    return with_request_context(app, server_timing=settings.server_timing)
 
 
 def create_app_from_env() -> Litestar:

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from litestar import Request
+from litestar import Litestar, Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -70,3 +70,12 @@ def server_timing_middleware(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_timing)
 
     return middleware
+
+
+def with_request_context(app: Litestar, *, server_timing: bool) -> Litestar:
+    """The request id (and, switched on, the timing) around the whole app, its own exception
+    handling included: a request refused by the key middleware (401) gets them too, which it
+    did not while they were in the middleware list."""
+    handler = request_id_middleware(app.asgi_handler)
+    app.asgi_handler = server_timing_middleware(handler) if server_timing else handler
+    return app

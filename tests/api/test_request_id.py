@@ -41,3 +41,14 @@ def test_a_client_chosen_request_id_is_replaced(runtime: Runtime) -> None:
         )
     assert response.status_code == 200
     assert str(_request_id(response.headers)) != chosen
+
+
+@pytest.mark.parametrize("runtime", ["edge+sqlite"], indirect=True)
+def test_the_request_id_is_the_one_in_the_requests_audit_event(runtime: Runtime) -> None:
+    with TestClient(app=create_app(runtime=runtime)) as client:
+        search = client.post("/v1/memories/search", json=SEARCH, headers=auth(ADMIN_KEY))
+        trail = client.get(
+            "/v1/audit", params={"order": "desc", "limit": 50}, headers=auth(ADMIN_KEY)
+        ).json()["items"]
+    searched = [e["request_id"] for e in trail if e["action"] == "memory.search"]
+    assert searched[0] == search.headers["x-request-id"]

@@ -136,7 +136,7 @@ def build_store(data_dir: Path, n: int, scopes: list[str], model_cache: Path) ->
 
     # Every appended audit event is also a log line; 100k of them would drown the progress.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    settings = Settings(data_dir=data_dir, bootstrap_admin_key=ADMIN_KEY)
+    settings = Settings.model_validate({"data_dir": data_dir, "bootstrap_admin_key": ADMIN_KEY})
     control = build_control_store(settings)
     embedder = ParallelEmbedder(OnnxRuntimeEmbedder(model_cache, quantized=True, threads=1))
     index = QdrantEdgeMemoryIndex(data_dir / "qdrant", embedder.dimension)
@@ -188,9 +188,7 @@ def build_store(data_dir: Path, n: int, scopes: list[str], model_cache: Path) ->
             ]
             writer.commit(
                 records,
-                lambda records=records, audit=audit: control.append_versions(
-                    [(r, None) for r in records], audit=audit
-                ),
+                partial(control.append_versions, [(r, None) for r in records], audit=audit),
             )
             writer.sync_index()
             done = begin + len(records)
@@ -258,6 +256,11 @@ def _search_body(
     return body, None
 
 
+def _idle(seconds: float) -> None:
+    if seconds:
+        time.sleep(seconds)
+
+
 def time_searches(
     base_url: str,
     key: str,
@@ -278,7 +281,6 @@ def time_searches(
     found = [0] * concurrency
     errors: list[Exception] = []
     barrier = threading.Barrier(concurrency)
-    pause = partial(time.sleep, gap_s) if gap_s else lambda: None
 
     def client(slot: int) -> None:
         rng = random.Random(SEED + slot)
@@ -290,7 +292,7 @@ def time_searches(
                 barrier.wait()
                 for _ in range(count):
                     body, person = _search_body(rng, scopes, kind)
-                    pause()
+                    _idle(gap_s)
                     elapsed, response = timed(http.post, "/v1/memories/search", json=body)
                     response.raise_for_status()
                     results = response.json()["results"]
@@ -377,7 +379,9 @@ def embed_alone(backends: Sequence[str], model_cache: Path, count: int) -> dict[
     embedders: dict[str, Any] = {}
     loads: dict[str, float] = {}
     for backend in backends:
-        settings = Settings(embedding_backend=backend, embedding_cache_dir=model_cache)
+        settings = Settings.model_validate(
+            {"embedding_backend": backend, "embedding_cache_dir": model_cache}
+        )
         loads[backend], embedders[backend] = timed(build_embedder, settings)
     rng = random.Random(SEED)
     for embedder in embedders.values():

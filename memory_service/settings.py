@@ -112,7 +112,7 @@ class Settings(BaseSettings):
     index_sync_seconds: float = Field(default=1.0, gt=0)
     # Threads of the embedded index's search pool. Its default (one per CPU, 8 here) spun on
     # 2 cores: ~400 context switches per search; 1 thread measured 0.25-0.35 ms less per
-    # search at 100k, scoped and across scopes alike (bench/bench_recall.py, side by side).
+    # search at 100k, scoped and across scopes alike (side by side, as bench/bench_ab.py runs).
     index_search_threads: int = Field(default=1, ge=1)
 
     # Scheduled jobs (retention, reconcile, compact, audit trim). Every replica may run the

@@ -2,7 +2,8 @@
 
 The HTTP layer knows how many requests are in flight; the embedder knows how to use more than
 one core. This flag, set around a call, is all either needs of the other. It is a context
-variable, so a call on a worker thread (other requests in flight) never sees it set.
+variable set only around a call run inline, so a call handed to a worker thread (other
+requests in flight) starts from a copy of the context without it.
 """
 
 from __future__ import annotations

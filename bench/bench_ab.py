@@ -30,7 +30,7 @@ from pathlib import Path
 
 import httpx
 from bench_core import ADMIN_KEY, REPO, Server, free_port, log, scope_names
-from bench_recall import SEARCH_KINDS, SEED, _search_body, app_seconds, load_store
+from bench_recall import SEARCH_KINDS, SEED, app_seconds, load_store, search_body
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, str]]:
@@ -80,12 +80,12 @@ def run(args: argparse.Namespace, work: Path) -> None:
                 httpx.Client(base_url=server.base_url, headers=headers, timeout=120.0)
             )
         for _ in range(args.warmup):
-            body = _search_body(rng, scopes, args.kind)[0]
+            body = search_body(rng, scopes, args.kind)[0]
             for client in clients.values():
                 client.post("/v1/memories/search", json=body).raise_for_status()
         for round_ in range(args.rounds):
             for _ in range(args.per_round // args.block):
-                bodies = [_search_body(rng, scopes, args.kind)[0] for _ in range(args.block)]
+                bodies = [search_body(rng, scopes, args.kind)[0] for _ in range(args.block)]
                 order = list(names)
                 rng.shuffle(order)
                 for name in order:

@@ -240,7 +240,7 @@ def _reader_key(base_url: str) -> str:
 SEARCH_KINDS = ("scoped", "subtree", "named")
 
 
-def _search_body(
+def search_body(
     rng: random.Random, scopes: list[str], kind: str
 ) -> tuple[dict[str, Any], str | None]:
     """The request body, and the person it names. scoped: one scope; subtree: every scope the
@@ -288,10 +288,10 @@ def time_searches(
         try:
             with httpx.Client(base_url=base_url, headers=headers, timeout=120.0) as http:
                 for _ in range(warmup):
-                    http.post("/v1/memories/search", json=_search_body(rng, scopes, kind)[0])
+                    http.post("/v1/memories/search", json=search_body(rng, scopes, kind)[0])
                 barrier.wait()
                 for _ in range(count):
-                    body, person = _search_body(rng, scopes, kind)
+                    body, person = search_body(rng, scopes, kind)
                     _idle(gap_s)
                     elapsed, response = timed(http.post, "/v1/memories/search", json=body)
                     response.raise_for_status()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 
 import pytest
 from litestar.testing import TestClient
@@ -13,8 +14,8 @@ from tests.api.conftest import ADMIN_KEY, auth
 SEARCH = {"query": "what does the team prefer", "limit": 3}
 
 
-def _request_id(headers: object) -> uuid.UUID:
-    return uuid.UUID(str(headers["x-request-id"]))  # type: ignore[index]
+def _request_id(headers: Mapping[str, str]) -> uuid.UUID:
+    return uuid.UUID(headers["x-request-id"])
 
 
 @pytest.mark.parametrize("runtime", ["edge+sqlite"], indirect=True)

@@ -60,15 +60,17 @@ def test_a_lone_requests_short_call_runs_on_the_loop_only_with_the_setting_on(
     calls = BlockingCalls(inline_when_alone=inline_when_alone)
     threads: list[int] = []
     solo: list[bool] = []
+    after: list[bool] = []
 
     async def scenario() -> None:
         await _request_calling_short(calls, threads, solo=solo)(HTTP, _receive, _send)
+        after.append(is_solo())  # same task: the flag must not outlive the call
 
     loop_thread = _loop_thread_of(scenario)
     assert len(threads) == 1
     assert (threads[0] == loop_thread) is inline_when_alone
     assert solo == [inline_when_alone]
-    assert not is_solo()  # only for the call's own duration
+    assert after == [False]
     assert calls.in_flight == 0
 
 

@@ -664,8 +664,11 @@ def write_entry(n: int = 0) -> AuditEntry:
 @pytest.fixture
 def lazy_store(database_url: str) -> Iterator[SqlControlStore]:
     """A control store whose read audits commit without waiting for the disk (the service's
-    default), on each backend."""
-    store = SqlControlStore(database_url, audit_key=AUDIT_KEY, fsync_read_audits=False)
+    default), on each backend, through SQLAlchemy (SQLite's driver path for read audits has
+    its own tests in test_sqlite_read_audit.py)."""
+    store = SqlControlStore(
+        database_url, audit_key=AUDIT_KEY, fsync_read_audits=False, read_audits_on_driver=False
+    )
     store.migrate()
     try:
         yield store
@@ -701,7 +704,12 @@ def test_read_audit_commits_lazily_then_the_connection_is_durable_again(
 def test_sqlite_read_audit_runs_with_synchronous_normal_and_restores_full(
     tmp_path: Path,
 ) -> None:
-    store = SqlControlStore(sqlite_url_for(tmp_path), audit_key=AUDIT_KEY, fsync_read_audits=False)
+    store = SqlControlStore(
+        sqlite_url_for(tmp_path),
+        audit_key=AUDIT_KEY,
+        fsync_read_audits=False,
+        read_audits_on_driver=False,
+    )
     store.migrate()
     try:
         with probing(store) as probe:
@@ -810,18 +818,25 @@ def test_a_failed_read_audit_still_restores_durability(
     assert [e.seq for e in lazy_store.audit_trail().events()] == [1]
 
 
-def test_read_audits_are_fully_synchronous_by_default(control_store: SqlControlStore) -> None:
-    dialect = control_store.engine.dialect.name
-    with probing(control_store) as probe:
-        control_store.record_read_audit([read_entry()])
-        control_store.record_read_audit([read_entry(1), read_entry(2)])
-        ends = probe.take()
-    assert [(e.end, e.durability) for e in ends] == [("commit", DURABLE[dialect])] * 2
-    assert len(list(control_store.audit_trail().events())) == 3
+def test_read_audits_are_fully_synchronous_by_default(database_url: str) -> None:
+    store = SqlControlStore(database_url, audit_key=AUDIT_KEY, read_audits_on_driver=False)
+    store.migrate()
+    try:
+        dialect = store.engine.dialect.name
+        with probing(store) as probe:
+            store.record_read_audit([read_entry()])
+            store.record_read_audit([read_entry(1), read_entry(2)])
+            ends = probe.take()
+        assert [(e.end, e.durability) for e in ends] == [("commit", DURABLE[dialect])] * 2
+        assert len(list(store.audit_trail().events())) == 3
+    finally:
+        store.close()
 
 
 def test_read_audits_explicitly_fsynced_commit_durably(database_url: str) -> None:
-    store = SqlControlStore(database_url, audit_key=AUDIT_KEY, fsync_read_audits=True)
+    store = SqlControlStore(
+        database_url, audit_key=AUDIT_KEY, fsync_read_audits=True, read_audits_on_driver=False
+    )
     store.migrate()
     try:
         dialect = store.engine.dialect.name

@@ -34,14 +34,14 @@ from memory_service.domain.scopes import ScopeFilter
 from memory_service.errors import InvalidInput, StoreUnavailable
 from memory_service.storage.sql.schema import audit_chain, audit_event_memories, audit_events
 
-_CHAIN_ROW: Final = 1
+CHAIN_ROW: Final = 1
 _VERIFY_PAGE: Final = 2000
 # Built once: every audited request appends, and building these per call took a third of a
 # read audit's time (0.62 -> 0.41 ms p50 per search's audit event, measured on SQLite).
-_LOCK_HEAD: Final = select(audit_chain).where(audit_chain.c.id == _CHAIN_ROW).with_for_update()
+_LOCK_HEAD: Final = select(audit_chain).where(audit_chain.c.id == CHAIN_ROW).with_for_update()
 _MOVE_HEAD: Final = (
     update(audit_chain)
-    .where(audit_chain.c.id == _CHAIN_ROW)
+    .where(audit_chain.c.id == CHAIN_ROW)
     .values(head_seq=bindparam("seq"), head_hash=bindparam("hash"), head_mac=bindparam("mac"))
 )
 _INSERT_EVENTS: Final = audit_events.insert()
@@ -51,7 +51,7 @@ _INSERT_LINKS: Final = audit_event_memories.insert()
 def ensure_chain(conn: Connection, key: bytes) -> None:
     """Create the chain's ends on first start (idempotent, safe for racing replicas)."""
     values = {
-        "id": _CHAIN_ROW,
+        "id": CHAIN_ROW,
         "head_seq": 0,
         "head_hash": GENESIS_HASH,
         "head_mac": head_mac(key, 0, GENESIS_HASH),
@@ -67,29 +67,37 @@ def append_events(
     conn: Connection, key: bytes, clock: Callable[[], datetime], entries: Sequence[AuditEntry]
 ) -> list[AuditEvent]:
     """Chain ``entries`` onto the trail inside the caller's transaction."""
+    if not entries:
+        return []
     head = conn.execute(_LOCK_HEAD).mappings().one_or_none()
     if head is None:
         raise StoreUnavailable("the audit trail is not initialised")
     # Taken after the lock, so that time never runs backwards along the chain.
-    at = clock().astimezone(UTC)
-    seq, prev_hash = int(head["head_seq"]), str(head["head_hash"])
+    events = chain_events(key, int(head["head_seq"]), str(head["head_hash"]), clock(), entries)
+    conn.execute(_INSERT_EVENTS, [event_row(e) for e in events])
+    if links := link_rows(events):
+        conn.execute(_INSERT_LINKS, links)
+    conn.execute(_MOVE_HEAD, head_row(key, events[-1]))
+    return events
+
+
+def chain_events(
+    key: bytes, head_seq: int, head_hash: str, at: datetime, entries: Sequence[AuditEntry]
+) -> list[AuditEvent]:
+    """``entries`` as the events that follow the head ``(head_seq, head_hash)``, stamped ``at``."""
+    at = at.astimezone(UTC)
+    seq, prev_hash = head_seq, head_hash
     events: list[AuditEvent] = []
     for entry in entries:
         seq += 1
         digest = chain_hash(key, seq, at, entry, prev_hash)
         events.append(AuditEvent(seq=seq, at=at, entry=entry, prev_hash=prev_hash, hash=digest))
         prev_hash = digest
-    conn.execute(_INSERT_EVENTS, [_event_values(e) for e in events])
-    links = [
-        {"seq": e.seq, "memory_id": m} for e in events for m in dict.fromkeys(e.entry.memory_ids)
-    ]
-    if links:
-        conn.execute(_INSERT_LINKS, links)
-    conn.execute(_MOVE_HEAD, {"seq": seq, "hash": prev_hash, "mac": head_mac(key, seq, prev_hash)})
     return events
 
 
-def _event_values(event: AuditEvent) -> dict[str, Any]:
+def event_row(event: AuditEvent) -> dict[str, Any]:
+    """The ``audit_events`` row of ``event``, by column name."""
     entry = event.entry
     return {
         "seq": event.seq,
@@ -105,6 +113,18 @@ def _event_values(event: AuditEvent) -> dict[str, Any]:
         "prev_hash": event.prev_hash,
         "hash": event.hash,
     }
+
+
+def link_rows(events: Sequence[AuditEvent]) -> list[dict[str, Any]]:
+    """The ``audit_event_memories`` rows: one per event and distinct memory it names."""
+    return [
+        {"seq": e.seq, "memory_id": m} for e in events for m in dict.fromkeys(e.entry.memory_ids)
+    ]
+
+
+def head_row(key: bytes, newest: AuditEvent) -> dict[str, Any]:
+    """The parameters of the chain's head once ``newest`` is appended (see ``_MOVE_HEAD``)."""
+    return {"seq": newest.seq, "hash": newest.hash, "mac": head_mac(key, newest.seq, newest.hash)}
 
 
 def _event_from_row(row: RowMapping) -> AuditEvent:
@@ -220,7 +240,7 @@ class SqlAuditTrail:
     def ends(self) -> ChainEnds:
         with self._reading() as conn:
             row = (
-                conn.execute(select(audit_chain).where(audit_chain.c.id == _CHAIN_ROW))
+                conn.execute(select(audit_chain).where(audit_chain.c.id == CHAIN_ROW))
                 .mappings()
                 .one_or_none()
             )
@@ -247,7 +267,7 @@ class SqlAuditTrail:
         with self._writing() as conn:
             chain = (
                 conn.execute(
-                    select(audit_chain).where(audit_chain.c.id == _CHAIN_ROW).with_for_update()
+                    select(audit_chain).where(audit_chain.c.id == CHAIN_ROW).with_for_update()
                 )
                 .mappings()
                 .one()
@@ -265,7 +285,7 @@ class SqlAuditTrail:
             result = conn.execute(delete(audit_events).where(audit_events.c.seq <= seq))
             conn.execute(
                 update(audit_chain)
-                .where(audit_chain.c.id == _CHAIN_ROW)
+                .where(audit_chain.c.id == CHAIN_ROW)
                 .values(
                     anchor_seq=seq,
                     anchor_hash=digest,

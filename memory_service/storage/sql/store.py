@@ -51,6 +51,7 @@ from memory_service.domain.scopes import ScopeFilter
 from memory_service.errors import StoreUnavailable, VersionConflict
 from memory_service.storage.sql.audit import SqlAuditTrail, append_events, ensure_chain
 from memory_service.storage.sql.schema import api_keys, idempotency, memories, memory_versions
+from memory_service.storage.sql.sqlite_read_audit import SqliteReadAudit
 
 _audit_log = structlog.get_logger("memory_service.audit")
 
@@ -152,6 +153,12 @@ def _postgres_engine(url: URL, pool: PostgresPoolOptions) -> Engine:
     )
 
 
+def _log_events(events: Sequence[AuditEvent]) -> None:
+    for appended in events:
+        # For a SIEM: the same event, as a structured log line (no content in it).
+        _audit_log.info("audit", **appended.to_json())
+
+
 @contextmanager
 def _lazy_sync(conn: Connection, *, sqlite: bool, enabled: bool) -> Iterator[None]:
     """SQLite: ``synchronous=NORMAL`` for one transaction on this connection, then FULL again.
@@ -201,6 +208,7 @@ class SqlControlStore:
         clock: Callable[[], datetime] = _utc_now,
         pool: PostgresPoolOptions | None = None,
         fsync_read_audits: bool = True,
+        read_audits_on_driver: bool = True,
     ) -> None:
         self._url = normalise_url(url)
         self._fsync_read_audits = fsync_read_audits
@@ -214,6 +222,11 @@ class SqlControlStore:
         else:
             raise ValueError(f"unsupported control store backend {backend!r}")
         self._is_sqlite = backend == "sqlite"
+        self._driver_reads = (
+            SqliteReadAudit(self._engine, audit_key, clock)
+            if self._is_sqlite and read_audits_on_driver and audit_key is not None
+            else None
+        )
 
     @property
     def engine(self) -> Engine:
@@ -286,9 +299,7 @@ class SqlControlStore:
                 yield conn
                 if audit and self._audit_key is not None:
                     events = append_events(conn, self._audit_key, self._clock, audit)
-        for appended in events:
-            # For a SIEM: the same event, as a structured log line (no content in it).
-            _audit_log.info("audit", **appended.to_json())
+        _log_events(events)
 
     def reading(self) -> AbstractContextManager[Connection]:
         """A read transaction, for the other SQL stores that share this engine."""
@@ -307,9 +318,13 @@ class SqlControlStore:
 
     def record_read_audit(self, entries: Sequence[AuditEntry]) -> None:
         """Audit a read; raises if it cannot. Not fsynced unless ``fsync_read_audits``."""
-        if entries:
+        if not entries:
+            return
+        if self._driver_reads is None:
             with self._write(entries, fsync=self._fsync_read_audits):
                 pass
+            return
+        _log_events(self._driver_reads.append(entries, fsync=self._fsync_read_audits))
 
     def audit_trail(self) -> SqlAuditTrail:
         if self._audit_key is None:

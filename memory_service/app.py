@@ -245,7 +245,7 @@ def build_control_store(settings: Settings) -> SqlControlStore:
         clock=utc_now,
         pool=postgres_pool_options(settings),
         fsync_read_audits=settings.audit_reads_fsync,
-        read_audits_on_driver=settings.audit_reads_on_driver,
+        sqlite_hot_path=settings.sqlite_hot_path,
     )
     control.migrate()
     return control

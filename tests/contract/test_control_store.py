@@ -664,10 +664,10 @@ def write_entry(n: int = 0) -> AuditEntry:
 @pytest.fixture
 def lazy_store(database_url: str) -> Iterator[SqlControlStore]:
     """A control store whose read audits commit without waiting for the disk (the service's
-    default), on each backend, through SQLAlchemy (SQLite's driver path for read audits has
-    its own tests in test_sqlite_read_audit.py)."""
+    default), on each backend, through SQLAlchemy (SQLite's hot path for read audits has
+    its own tests in test_sqlite_hot_path.py)."""
     store = SqlControlStore(
-        database_url, audit_key=AUDIT_KEY, fsync_read_audits=False, read_audits_on_driver=False
+        database_url, audit_key=AUDIT_KEY, fsync_read_audits=False, sqlite_hot_path=False
     )
     store.migrate()
     try:
@@ -708,7 +708,7 @@ def test_sqlite_read_audit_runs_with_synchronous_normal_and_restores_full(
         sqlite_url_for(tmp_path),
         audit_key=AUDIT_KEY,
         fsync_read_audits=False,
-        read_audits_on_driver=False,
+        sqlite_hot_path=False,
     )
     store.migrate()
     try:
@@ -819,7 +819,7 @@ def test_a_failed_read_audit_still_restores_durability(
 
 
 def test_read_audits_are_fully_synchronous_by_default(database_url: str) -> None:
-    store = SqlControlStore(database_url, audit_key=AUDIT_KEY, read_audits_on_driver=False)
+    store = SqlControlStore(database_url, audit_key=AUDIT_KEY, sqlite_hot_path=False)
     store.migrate()
     try:
         dialect = store.engine.dialect.name
@@ -835,7 +835,7 @@ def test_read_audits_are_fully_synchronous_by_default(database_url: str) -> None
 
 def test_read_audits_explicitly_fsynced_commit_durably(database_url: str) -> None:
     store = SqlControlStore(
-        database_url, audit_key=AUDIT_KEY, fsync_read_audits=True, read_audits_on_driver=False
+        database_url, audit_key=AUDIT_KEY, fsync_read_audits=True, sqlite_hot_path=False
     )
     store.migrate()
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -51,7 +51,7 @@ from memory_service.domain.scopes import ScopeFilter
 from memory_service.errors import StoreUnavailable, VersionConflict
 from memory_service.storage.sql.audit import SqlAuditTrail, append_events, ensure_chain
 from memory_service.storage.sql.schema import api_keys, idempotency, memories, memory_versions
-from memory_service.storage.sql.sqlite_read_audit import SqliteReadAudit
+from memory_service.storage.sql.sqlite_hot_path import SqliteHotPath
 
 _audit_log = structlog.get_logger("memory_service.audit")
 
@@ -208,7 +208,7 @@ class SqlControlStore:
         clock: Callable[[], datetime] = _utc_now,
         pool: PostgresPoolOptions | None = None,
         fsync_read_audits: bool = True,
-        read_audits_on_driver: bool = True,
+        sqlite_hot_path: bool = True,
     ) -> None:
         self._url = normalise_url(url)
         self._fsync_read_audits = fsync_read_audits
@@ -222,9 +222,9 @@ class SqlControlStore:
         else:
             raise ValueError(f"unsupported control store backend {backend!r}")
         self._is_sqlite = backend == "sqlite"
-        self._driver_reads = (
-            SqliteReadAudit(self._engine, audit_key, clock)
-            if self._is_sqlite and read_audits_on_driver and audit_key is not None
+        self._hot_path = (
+            SqliteHotPath(self._engine, audit_key, clock)
+            if self._is_sqlite and sqlite_hot_path
             else None
         )
 
@@ -320,11 +320,11 @@ class SqlControlStore:
         """Audit a read; raises if it cannot. Not fsynced unless ``fsync_read_audits``."""
         if not entries:
             return
-        if self._driver_reads is None:
+        if self._hot_path is None:
             with self._write(entries, fsync=self._fsync_read_audits):
                 pass
             return
-        _log_events(self._driver_reads.append(entries, fsync=self._fsync_read_audits))
+        _log_events(self._hot_path.append_read_audit(entries, fsync=self._fsync_read_audits))
 
     def audit_trail(self) -> SqlAuditTrail:
         if self._audit_key is None:
@@ -372,6 +372,9 @@ class SqlControlStore:
             )
 
     def key_by_lookup(self, lookup: str) -> ApiKeyRecord | None:
+        if self._hot_path is not None:
+            found = self._hot_path.key_row(lookup)
+            return None if found is None else _key_from_row(found)
         with self._read() as conn:
             row = conn.execute(_KEY_BY_LOOKUP, {"lookup": lookup}).mappings().one_or_none()
         return None if row is None else _key_from_row(row)
@@ -658,7 +661,7 @@ def _version_from_row(values: RowMapping) -> VersionRecord:
     )
 
 
-def _key_from_row(values: RowMapping) -> ApiKeyRecord:
+def _key_from_row(values: Mapping[Any, Any]) -> ApiKeyRecord:
     grants: Sequence[dict[str, object]] = values["grants"]
     return ApiKeyRecord(
         id=UUID(values["id"]),

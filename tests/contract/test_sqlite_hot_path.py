@@ -1,4 +1,4 @@
-"""Read audits on SQLite's driver path: the rows, chain and durability of the SQLAlchemy path.
+"""SQLite's hot path (key check, read audits): the rows, chain and durability of SQLAlchemy's.
 
 Observed on the real database: the statements each pooled sqlite3 connection ran (its trace
 callback), the bytes stored (read back with plain SQL), and the chain as ``verify`` sees it.
@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -19,6 +19,8 @@ import pytest
 from sqlalchemy import delete, event, text
 
 from memory_service.domain.audit import AuditEntry, AuditQuery
+from memory_service.domain.grants import ALL_PERMISSIONS, Grant, Permission
+from memory_service.domain.models import ApiKeyRecord
 from memory_service.domain.scopes import ScopeFilter, ScopePattern
 from memory_service.errors import StoreUnavailable
 from memory_service.storage.sql import SqlControlStore, sqlite_url_for
@@ -31,13 +33,13 @@ FULL, NORMAL = 2, 1
 
 
 def make_store(
-    tmp_path: Path, *, on_driver: bool = True, fsync: bool = False, fixed_clock: bool = False
+    tmp_path: Path, *, hot_path: bool = True, fsync: bool = False, fixed_clock: bool = False
 ) -> SqlControlStore:
     store = SqlControlStore(
         sqlite_url_for(tmp_path),
         audit_key=AUDIT_KEY,
         fsync_read_audits=fsync,
-        read_audits_on_driver=on_driver,
+        sqlite_hot_path=hot_path,
         **({"clock": lambda: AT} if fixed_clock else {}),
     )
     store.migrate()
@@ -158,8 +160,8 @@ def test_an_fsynced_read_audit_never_leaves_full_synchronous(tmp_path: Path) -> 
 
 
 def test_rows_are_stored_exactly_as_through_sqlalchemy(tmp_path: Path) -> None:
-    driver = make_store(tmp_path, on_driver=True, fixed_clock=True)
-    library = make_store(tmp_path, on_driver=False, fixed_clock=True)
+    driver = make_store(tmp_path, hot_path=True, fixed_clock=True)
+    library = make_store(tmp_path, hot_path=False, fixed_clock=True)
     entry = search_entry(memories=4)
     unusual = AuditEntry(
         action="memory.get",
@@ -209,8 +211,8 @@ def test_driver_events_chain_with_the_others_and_are_found_by_memory(
 
 
 def test_parallel_driver_reads_and_library_writes_never_fork_the_chain(tmp_path: Path) -> None:
-    store = make_store(tmp_path, on_driver=True)
-    other = make_store(tmp_path, on_driver=False)
+    store = make_store(tmp_path, hot_path=True)
+    other = make_store(tmp_path, hot_path=False)
     per_thread, threads = 15, 6
     errors: list[BaseException] = []
 
@@ -277,3 +279,83 @@ def test_a_failed_read_audit_leaves_no_lazy_connection_behind(store: SqlControlS
     store.record_read_audit([search_entry()])
     verification = store.audit_trail().verify()
     assert (verification.ok, verification.events) == (True, 1)
+
+
+# -- the key check ----------------------------------------------------------------------------
+
+
+def issue(store: SqlControlStore, name: str, grants: list[Grant], **fields: Any) -> ApiKeyRecord:
+    record = ApiKeyRecord(
+        id=uuid4(),
+        name=name,
+        lookup=f"lk{uuid4().hex[:12]}",
+        secret_hash="0" * 64,
+        grants=tuple(grants),
+        created_at=AT,
+        **fields,
+    )
+    store.add_key(record)
+    return record
+
+
+def test_keys_read_on_the_hot_path_are_the_keys_sqlalchemy_reads(tmp_path: Path) -> None:
+    hot = make_store(tmp_path, hot_path=True)
+    library = make_store(tmp_path, hot_path=False)
+    try:
+        admin = issue(hot, "admin", [Grant(ScopePattern.parse("**"), ALL_PERMISSIONS)])
+        reader = issue(
+            hot,
+            "reader \u00e9",
+            [
+                Grant(ScopePattern.parse("acme/**"), frozenset({Permission.MEMORY_READ})),
+                Grant(ScopePattern.parse("umbrella/x"), frozenset({Permission.MEMORY_WRITE})),
+            ],
+            expires_at=AT + timedelta(days=30),
+        )
+        for record in (admin, reader):
+            found = hot.key_by_lookup(record.lookup)
+            assert found == library.key_by_lookup(record.lookup) == record
+        assert reader.expires_at is not None
+        found = hot.key_by_lookup(reader.lookup)
+        assert found is not None
+        assert found.expires_at == reader.expires_at
+        assert found.expires_at.tzinfo is not None
+        assert hot.key_by_lookup("lk-none-such") is None
+    finally:
+        hot.close()
+        library.close()
+
+
+def test_a_revocation_is_seen_by_the_very_next_key_check(tmp_path: Path) -> None:
+    hot = make_store(tmp_path, hot_path=True)
+    other_replica = make_store(tmp_path, hot_path=False)
+    try:
+        record = issue(hot, "agent", [Grant(ScopePattern.parse("acme"), ALL_PERMISSIONS)])
+        before = hot.key_by_lookup(record.lookup)
+        assert before is not None
+        assert before.revoked_at is None
+        assert other_replica.revoke_key(record.id, AT + timedelta(hours=1))
+        after = hot.key_by_lookup(record.lookup)
+        assert after is not None
+        assert after.revoked_at == AT + timedelta(hours=1)
+    finally:
+        hot.close()
+        other_replica.close()
+
+
+def test_the_key_check_is_one_statement(store: SqlControlStore) -> None:
+    record = issue(store, "agent", [Grant(ScopePattern.parse("acme"), ALL_PERMISSIONS)])
+    with tracing(store) as trace:
+        assert store.key_by_lookup(record.lookup) == record
+    assert shape([sql for _, sql in trace]) == ["SELECT id, name,"]
+
+
+def test_a_key_check_on_a_broken_database_is_unavailable(store: SqlControlStore) -> None:
+    record = issue(store, "agent", [Grant(ScopePattern.parse("acme"), ALL_PERMISSIONS)])
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE api_keys RENAME TO moved_away"))
+    with pytest.raises(StoreUnavailable):
+        store.key_by_lookup(record.lookup)
+    with store.engine.begin() as conn:
+        conn.execute(text("ALTER TABLE moved_away RENAME TO api_keys"))
+    assert store.key_by_lookup(record.lookup) == record

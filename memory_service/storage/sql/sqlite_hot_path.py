@@ -93,6 +93,12 @@ def _bound(row: dict[str, Any], binders: Sequence[Processor]) -> dict[str, Any]:
     return {name: row[name] if process is None else process(row[name]) for name, process in binders}
 
 
+def _sqlite(driver: object) -> sqlite3.Connection:
+    if not isinstance(driver, sqlite3.Connection):
+        raise StoreUnavailable("the control store connection is closed")
+    return driver
+
+
 class SqliteHotPath:
     """The key check's read and the read audit's append on a SQLite control store."""
 
@@ -154,8 +160,7 @@ class SqliteHotPath:
         except _UNAVAILABLE as exc:
             raise StoreUnavailable("control store unavailable") from exc
         try:
-            driver: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
-            yield driver
+            yield _sqlite(raw.driver_connection)
         except BaseException as exc:
             raw.invalidate()
             if isinstance(exc, _UNAVAILABLE):

@@ -1,4 +1,9 @@
-"""The control store over SQLAlchemy Core: one code path for SQLite and PostgreSQL."""
+"""The control store over SQLAlchemy Core: one code path for SQLite and PostgreSQL.
+
+The one exception is SQLite's hot path (:mod:`~memory_service.storage.sql.sqlite_hot_path`):
+the key check's read and the read audit's append, the two statements every read request runs,
+go to the ``sqlite3`` connection directly, with the same SQL and the same rows.
+"""
 
 from __future__ import annotations
 

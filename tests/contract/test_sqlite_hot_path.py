@@ -133,7 +133,7 @@ def test_a_lazy_read_audit_is_one_transaction_then_its_connection_is_durable_aga
     assert shape([sql for _, sql in trace]) == [
         "PRAGMA synchronous=NORMAL",
         "BEGIN IMMEDIATE",
-        "SELECT head_seq, head_hash",
+        "SELECT audit_chain.id, audit_chain.head_seq,",
         "INSERT INTO audit_events",
         "INSERT INTO audit_event_memories",
         "UPDATE audit_chain SET",
@@ -347,7 +347,7 @@ def test_the_key_check_is_one_statement(store: SqlControlStore) -> None:
     record = issue(store, "agent", [Grant(ScopePattern.parse("acme"), ALL_PERMISSIONS)])
     with tracing(store) as trace:
         assert store.key_by_lookup(record.lookup) == record
-    assert shape([sql for _, sql in trace]) == ["SELECT id, name,"]
+    assert shape([sql for _, sql in trace]) == ["SELECT api_keys.id, api_keys.name,"]
 
 
 def test_a_key_check_on_a_broken_database_is_unavailable(store: SqlControlStore) -> None:

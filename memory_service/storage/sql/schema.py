@@ -7,7 +7,7 @@ queries against. ``tests/contract/test_control_store.py`` checks that the two ag
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +28,8 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    bindparam,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -107,6 +109,8 @@ api_keys = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
     Index("ix_api_keys_lookup", "lookup", unique=True),
 )
+# Every request's key check runs this: built once, it is not compiled nor cache-keyed per call.
+KEY_BY_LOOKUP: Final = select(api_keys).where(api_keys.c.lookup == bindparam("lookup"))
 
 # The head row of each memory: where it lives, its current version and whether the index has
 # caught up with it. The content itself is only in memory_versions.

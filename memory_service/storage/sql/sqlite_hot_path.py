@@ -7,38 +7,46 @@ statements take 0.13 ms and 0.55 ms: the rest was the library's own work per sta
 (execution context, parameters, events, its transaction bookkeeping). See README "Recall
 speed".
 
-Nothing else changes. The key is read with one ``SELECT`` (atomic on its own, as the
-library's read transaction was); the audit event takes the same lock (``BEGIN IMMEDIATE``) and
-the same chain (:func:`~memory_service.storage.sql.audit.chain_events`). Each value goes
-through its column's own bind or result processor for this dialect, so rows are written and
-read exactly as SQLAlchemy does (a contract test compares the stored bytes). Everything else,
-including reading and verifying the trail, stays on the one SQLAlchemy code path; so does
-PostgreSQL, whose statements wait on the network anyway.
+Nothing else changes. The statements are the library's own (``KEY_BY_LOOKUP`` and the audit
+module's), compiled once for the driver. The key is read with that one ``SELECT`` (atomic on
+its own, as the library's read transaction was); the audit event takes the same lock
+(``BEGIN IMMEDIATE``) and the same chain (:func:`~memory_service.storage.sql.audit.chain_events`).
+Each value goes through its column's own bind or result processor for this dialect, so rows
+are written and read exactly as SQLAlchemy does (a contract test compares the stored bytes).
+Everything else, including reading and verifying the trail, stays on the one SQLAlchemy code
+path; so does PostgreSQL, whose statements wait on the network anyway.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import Engine, Table
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.sql.elements import ClauseElement
 
 from memory_service.domain.audit import AuditEntry, AuditEvent
 from memory_service.errors import StoreUnavailable
 from memory_service.storage.sql.audit import (
-    CHAIN_ROW,
+    INSERT_EVENTS,
+    INSERT_LINKS,
+    LOCK_HEAD,
+    MOVE_HEAD,
     chain_events,
     event_row,
     head_row,
     link_rows,
 )
 from memory_service.storage.sql.schema import (
+    KEY_BY_LOOKUP,
     api_keys,
     audit_chain,
     audit_event_memories,
@@ -56,23 +64,26 @@ _UNAVAILABLE: Final = (
     InterfaceError,
     PoolTimeoutError,
 )
-_HEAD: Final = f"SELECT head_seq, head_hash FROM {audit_chain.name} WHERE id = {CHAIN_ROW}"  # noqa: S608
-_MOVE_HEAD: Final = (
-    f"UPDATE {audit_chain.name} SET head_seq = :seq, head_hash = :hash, head_mac = :mac"  # noqa: S608
-    f" WHERE id = {CHAIN_ROW}"
-)
+# The library's statements are compiled for the driver with named parameters, so that a row
+# (a dict by column name) binds as it is.
+_NAMED: Final = SQLiteDialect_pysqlite(paramstyle="named")
 
 
-def _names(table: Table) -> list[str]:
-    return [column.name for column in table.columns]
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """One of the library's statements as the driver runs it: its SQL, and the values of the
+    literals it holds (``audit_chain.id = 1``), to which each call's parameters are added."""
 
+    sql: str
+    literals: dict[str, Any]
 
-def _insert_sql(table: Table) -> str:
-    names = _names(table)
-    return (
-        f"INSERT INTO {table.name} ({', '.join(names)})"  # noqa: S608 - names from the schema
-        f" VALUES ({', '.join(':' + name for name in names)})"
-    )
+    @classmethod
+    def of(cls, statement: ClauseElement) -> _Compiled:
+        compiled = statement.compile(dialect=_NAMED)
+        return cls(str(compiled), {k: v for k, v in compiled.params.items() if v is not None})
+
+    def params(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {**self.literals, **values}
 
 
 def _binders(table: Table, dialect: Dialect) -> list[Processor]:
@@ -93,6 +104,13 @@ def _bound(row: dict[str, Any], binders: Sequence[Processor]) -> dict[str, Any]:
     return {name: row[name] if process is None else process(row[name]) for name, process in binders}
 
 
+def _read(row: Sequence[Any], readers: Sequence[Processor]) -> dict[str, Any]:
+    return {
+        name: value if process is None else process(value)
+        for (name, process), value in zip(readers, row, strict=True)
+    }
+
+
 def _sqlite(driver: object) -> sqlite3.Connection:
     if not isinstance(driver, sqlite3.Connection):
         raise StoreUnavailable("the control store connection is closed")
@@ -109,26 +127,22 @@ class SqliteHotPath:
         self._key = key
         self._clock = clock
         dialect = engine.dialect
+        self._key_by_lookup = _Compiled.of(KEY_BY_LOOKUP)
         self._key_readers = _readers(api_keys, dialect)
-        self._key_by_lookup = (
-            f"SELECT {', '.join(_names(api_keys))} FROM {api_keys.name}"  # noqa: S608
-            " WHERE lookup = ?"
-        )
+        self._lock_head = _Compiled.of(LOCK_HEAD)
+        self._head_readers = _readers(audit_chain, dialect)
+        self._insert_event = _Compiled.of(INSERT_EVENTS)
         self._event_binders = _binders(audit_events, dialect)
+        self._insert_link = _Compiled.of(INSERT_LINKS)
         self._link_binders = _binders(audit_event_memories, dialect)
-        self._insert_event = _insert_sql(audit_events)
-        self._insert_link = _insert_sql(audit_event_memories)
+        self._move_head = _Compiled.of(MOVE_HEAD)
 
     def key_row(self, lookup: str) -> dict[str, Any] | None:
         """The ``api_keys`` row with this lookup, by column name, as SQLAlchemy reads it."""
+        query = self._key_by_lookup
         with self._connection() as driver:
-            row = driver.execute(self._key_by_lookup, (lookup,)).fetchone()
-        if row is None:
-            return None
-        return {
-            name: value if process is None else process(value)
-            for (name, process), value in zip(self._key_readers, row, strict=True)
-        }
+            row = driver.execute(query.sql, query.params({"lookup": lookup})).fetchone()
+        return None if row is None else _read(row, self._key_readers)
 
     def append_read_audit(self, entries: Sequence[AuditEntry], *, fsync: bool) -> list[AuditEvent]:
         """Chain ``entries`` onto the trail in a transaction of their own, committed (and with
@@ -171,17 +185,24 @@ class SqliteHotPath:
     def _append(
         self, driver: sqlite3.Connection, key: bytes, entries: Sequence[AuditEntry]
     ) -> list[AuditEvent]:
-        head = driver.execute(_HEAD).fetchone()
-        if head is None:
+        lock = self._lock_head
+        found = driver.execute(lock.sql, lock.params({})).fetchone()
+        if found is None:
             raise StoreUnavailable("the audit trail is not initialised")
+        head = _read(found, self._head_readers)
         # Taken after the lock, so that time never runs backwards along the chain.
-        events = chain_events(key, int(head[0]), str(head[1]), self._clock(), entries)
+        events = chain_events(
+            key, int(head["head_seq"]), str(head["head_hash"]), self._clock(), entries
+        )
+        insert = self._insert_event
         driver.executemany(
-            self._insert_event, [_bound(event_row(e), self._event_binders) for e in events]
+            insert.sql, [insert.params(_bound(event_row(e), self._event_binders)) for e in events]
         )
         if links := link_rows(events):
+            insert = self._insert_link
             driver.executemany(
-                self._insert_link, [_bound(link, self._link_binders) for link in links]
+                insert.sql, [insert.params(_bound(link, self._link_binders)) for link in links]
             )
-        driver.execute(_MOVE_HEAD, head_row(key, events[-1]))
+        move = self._move_head
+        driver.execute(move.sql, move.params(head_row(key, events[-1])))
         return events

@@ -24,7 +24,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
-    bindparam,
     create_engine,
     event,
     false,
@@ -55,7 +54,13 @@ from memory_service.domain.models import (
 from memory_service.domain.scopes import ScopeFilter
 from memory_service.errors import StoreUnavailable, VersionConflict
 from memory_service.storage.sql.audit import SqlAuditTrail, append_events, ensure_chain
-from memory_service.storage.sql.schema import api_keys, idempotency, memories, memory_versions
+from memory_service.storage.sql.schema import (
+    KEY_BY_LOOKUP,
+    api_keys,
+    idempotency,
+    memories,
+    memory_versions,
+)
 from memory_service.storage.sql.sqlite_hot_path import SqliteHotPath
 
 _audit_log = structlog.get_logger("memory_service.audit")
@@ -193,9 +198,6 @@ _DISTINCT_SCOPES = text(
     " FROM seen WHERE seen.scope IS NOT NULL"
     ") SELECT scope FROM seen WHERE scope IS NOT NULL"
 )
-
-# Every request's key check runs this: built once, it is not compiled nor cache-keyed per call.
-_KEY_BY_LOOKUP: Final = select(api_keys).where(api_keys.c.lookup == bindparam("lookup"))
 
 
 class SqlControlStore:
@@ -381,7 +383,7 @@ class SqlControlStore:
             found = self._hot_path.key_row(lookup)
             return None if found is None else _key_from_row(found)
         with self._read() as conn:
-            row = conn.execute(_KEY_BY_LOOKUP, {"lookup": lookup}).mappings().one_or_none()
+            row = conn.execute(KEY_BY_LOOKUP, {"lookup": lookup}).mappings().one_or_none()
         return None if row is None else _key_from_row(row)
 
     def list_keys(self) -> list[ApiKeyRecord]:

@@ -168,8 +168,12 @@ def merge_overlaps(findings: Sequence[Finding]) -> list[Finding]:
     return sorted(merged, key=lambda f: (f.start, -f.end))
 
 
-def _marker(text: str, decided: Decided, pseudonymize: Pseudonymize | None) -> str:
+def marker(text: str, decided: Decided, pseudonymize: Pseudonymize | None) -> str:
+    """What replaces a decided finding's span in ``text``: its pseudonym, its redaction
+    marker, or (allowed) the span itself."""
     finding = decided.finding
+    if decided.action is Action.ALLOW:
+        return text[finding.start : finding.end]
     if decided.action is Action.PSEUDONYMIZE and pseudonymize is not None:
         return pseudonymize(finding.type, text[finding.start : finding.end])
     return f"[REDACTED:{finding.type}]"
@@ -188,7 +192,7 @@ def _rewrite(text: str, decided: Sequence[Decided], pseudonymize: Pseudonymize |
             cursor = max(cursor, d.finding.end)
             continue
         out.append(text[cursor : d.finding.start])
-        out.append(_marker(text, d, pseudonymize))
+        out.append(marker(text, d, pseudonymize))
         cursor = d.finding.end
     out.append(text[cursor:])
     return "".join(out)

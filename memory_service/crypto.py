@@ -17,10 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from memory_service.domain.models import Sealed
 from memory_service.domain.pseudonyms import make_token
+from memory_service.errors import SealMismatch
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -104,7 +106,10 @@ class AesGcmSealer:
         key = self.keys.get(sealed.key_id)
         if key is None:
             raise KeyMaterialError("the key that sealed this record is not configured")
-        return AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad).decode()
+        try:
+            return AESGCM(key).decrypt(sealed.nonce, sealed.ciphertext, aad).decode()
+        except InvalidTag as exc:
+            raise SealMismatch("the sealed record does not open under this binding") from exc
 
 
 @dataclass(frozen=True)

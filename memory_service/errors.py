@@ -49,3 +49,7 @@ class PolicyRejected(MemoryServiceError):
 
 class StoreUnavailable(MemoryServiceError):
     """A backing store did not answer; the write was not acknowledged."""
+
+
+class SealMismatch(MemoryServiceError):
+    """A sealed record does not open under the binding given (another row, scope or format)."""

@@ -17,9 +17,10 @@ class FindingSummary:
     kind: str
     type: str
     action: str
+    field: str = "content"  # which field of the write it was found in (content, metadata, ...)
 
     def to_json(self) -> dict[str, str]:
-        return {"kind": self.kind, "type": self.type, "action": self.action}
+        return {"kind": self.kind, "type": self.type, "action": self.action, "field": self.field}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,10 @@ class IndexQuery:
 
     tags_any: tuple[str, ...] = ()
     subject: str | None = None
+    # A value given as a tuple matches any of its forms (the service widens a caller's value
+    # to the forms the gate may have stored it in); callers give single values.
     metadata: JsonObject = field(default_factory=dict)
+    subject_any: tuple[str, ...] = ()
     include_deleted: bool = False
     # Memories holding any of these pseudonym tokens (set by the recall path, never by a caller).
     pseudonyms_any: tuple[str, ...] = ()
@@ -180,11 +184,18 @@ class HeldFinding:
 
     kind: str
     type: str
-    start: int
+    start: int  # offsets within the field's text (for content: within the content)
     end: int
+    field: str = "content"
 
     def to_json(self) -> JsonObject:
-        return {"kind": self.kind, "type": self.type, "start": self.start, "end": self.end}
+        return {
+            "kind": self.kind,
+            "type": self.type,
+            "start": self.start,
+            "end": self.end,
+            "field": self.field,
+        }
 
 
 @dataclass(frozen=True, slots=True)

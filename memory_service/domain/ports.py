@@ -185,7 +185,9 @@ class Sealer(Protocol):
 
     def seal(self, plaintext: str, aad: bytes) -> Sealed: ...
 
-    def open(self, sealed: Sealed, aad: bytes) -> str: ...
+    def open(self, sealed: Sealed, aad: bytes) -> str:
+        """The plaintext; :class:`~memory_service.errors.SealMismatch` if ``aad`` differs."""
+        ...
 
 
 class Pseudonymizer(Protocol):

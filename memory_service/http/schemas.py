@@ -92,6 +92,7 @@ class FindingOut(msgspec.Struct):
     kind: str
     type: str
     action: str
+    field: str = "content"  # content, metadata, tags, subject or source
 
 
 class ClassificationOut(msgspec.Struct):
@@ -191,7 +192,7 @@ def memory_out(memory: Memory) -> MemoryOut:
         classification=ClassificationOut(
             action=memory.classification.action,
             findings=[
-                FindingOut(kind=f.kind, type=f.type, action=f.action)
+                FindingOut(kind=f.kind, type=f.type, action=f.action, field=f.field)
                 for f in memory.classification.findings
             ],
         ),
@@ -322,6 +323,7 @@ class QuarantineFindingOut(msgspec.Struct):
     type: str
     start: int
     end: int
+    field: str = "content"  # offsets are within this field's text
 
 
 class QuarantineItemOut(msgspec.Struct):
@@ -337,6 +339,7 @@ class QuarantineItemOut(msgspec.Struct):
     subject: str | None
     tags: list[str]
     approvals: int
+    metadata: dict[str, Any]  # masked like the preview
     decided_by: str | None
     decided_at: datetime | None
     decision_reason: str | None
@@ -352,7 +355,13 @@ class RevealRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RevealOut(msgspec.Struct):
+    """Every field of the held write as written (the fields it had)."""
+
     content: str
+    metadata: dict[str, Any] = msgspec.field(default_factory=dict)
+    tags: list[str] = msgspec.field(default_factory=list)
+    subject: str | None = None
+    source: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
 class ReleaseRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -1,26 +1,24 @@
-"""The classification seam: every write's text passes here before anything is stored."""
+"""The classification seam: every field of every write passes here before anything is stored."""
 
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 import structlog
 
 from classifiers.findings import Finding, Kind
-from classifiers.pipeline import ClassificationPipeline, Decision, apply
+from classifiers.pipeline import ClassificationPipeline, apply
 from classifiers.policy import Action, Policy
+from classifiers.record import FAILED, Layout, RecordDecision, decide_record
 from memory_service.domain.ports import Pseudonymizer
 
 _log = structlog.get_logger("memory_service.gate")
 
 # Used for search queries: every PII value becomes the pseudonym stored memories carry.
 _QUERY_POLICY = Policy(secret=Action.ALLOW, injection=Action.ALLOW, pii=Action.PSEUDONYMIZE)
-
-
-# A classifier failed or timed out: held back, never stored (fail closed).
-_FAILED = Decision(outcome=Action.QUARANTINE, content=None, findings=(), failed=True)
 
 
 def org_of(scope: str) -> str:
@@ -78,32 +76,29 @@ class ContentGate:
 
         return pseudonym
 
-    def decide(self, content: str, scope: str) -> Decision:
-        """The verdict on ``content`` for ``scope``; a failure or timeout quarantines."""
-        policy = self._policy_for(scope)
-        future = self._pool.submit(
-            self._pipeline.decide, content, policy, self._pseudonymize_in(org_of(scope))
-        )
-        try:
-            return future.result(timeout=self._timeout)
-        except Exception as exc:  # noqa: BLE001 - whatever broke, the text must not pass
-            future.cancel()
-            # The type only: a classifier's message may quote the text it choked on.
-            _log.warning("classification_failed", error_type=type(exc).__name__)
-            return _FAILED
+    def decide(self, record: Mapping[str, Any], scope: str) -> RecordDecision:
+        """The verdict on every field of a write for ``scope``; a failure or timeout holds it.
 
-    def decide_many(self, items: Sequence[tuple[str, str]]) -> list[Decision]:
-        """:meth:`decide` for each ``(content, scope)``, classified in batches of ``batch_size``.
-
-        A batch that fails or times out is classified again one text at a time, so that only
-        the text that broke a classifier is held back; each batch gets the per-write timeout.
+        ``record`` maps field names to what the write stores (see :mod:`classifiers.record`).
         """
-        chunks = [items[i : i + self._batch_size] for i in range(0, len(items), self._batch_size)]
+        return self.decide_many([(record, scope)])[0]
+
+    def decide_many(self, items: Sequence[tuple[Mapping[str, Any], str]]) -> list[RecordDecision]:
+        """:meth:`decide` for each ``(record, scope)``, classified in batches of ``batch_size``.
+
+        A batch that fails or times out is classified again one record at a time, so that only
+        the record that broke a classifier is held back; each batch gets the per-write timeout.
+        """
+        layouts = [Layout.of(record) for record, _ in items]
+        chunks = [
+            list(range(i, min(i + self._batch_size, len(items))))
+            for i in range(0, len(items), self._batch_size)
+        ]
         futures = [
-            self._pool.submit(self._pipeline.findings_many, [content for content, _ in chunk])
+            self._pool.submit(self._pipeline.findings_many, [layouts[i].text for i in chunk])
             for chunk in chunks
         ]
-        decisions: list[Decision] = []
+        decisions: list[RecordDecision] = []
         for chunk, future in zip(chunks, futures, strict=True):
             try:
                 found = future.result(timeout=self._timeout)
@@ -111,26 +106,60 @@ class ContentGate:
                 future.cancel()
                 _log.warning("classification_failed", error_type=type(exc).__name__)
                 if len(chunk) == 1:
-                    decisions.append(_FAILED)
+                    decisions.append(FAILED)
                 else:  # retried one by one, each failing closed on its own
-                    decisions.extend(self.decide(content, scope) for content, scope in chunk)
+                    decisions.extend(self.decide(*items[i]) for i in chunk)
                 continue
-            decisions.extend(
-                apply(
-                    content, findings, self._policy_for(scope), self._pseudonymize_in(org_of(scope))
+            for i, findings in zip(chunk, found, strict=True):
+                record, scope = items[i]
+                decisions.append(
+                    decide_record(
+                        record,
+                        layouts[i],
+                        findings,
+                        self._policy_for(scope),
+                        self._pseudonymize_in(org_of(scope)),
+                    )
                 )
-                for (content, scope), findings in zip(chunk, found, strict=True)
-            )
         return decisions
 
-    def decide_for_release(self, content: str, scope: str) -> Decision:
+    def decide_for_release(self, record: Mapping[str, Any], scope: str) -> RecordDecision:
         """A reviewer's "release redacted": the scope's policy, with every finding that would
-        hold or refuse the text redacted instead. Fails loudly: nothing unclassified passes."""
+        hold or refuse the write redacted instead. Fails loudly: nothing unclassified passes."""
         policy = _softened(self._policy_for(scope))
-        decision = self._pipeline.decide(content, policy, self._pseudonymize_in(org_of(scope)))
+        layout = Layout.of(record)
+        findings = self._pipeline.findings(layout.text)
+        decision = decide_record(
+            record, layout, findings, policy, self._pseudonymize_in(org_of(scope))
+        )
         if not decision.storable:
-            raise ValueError("a softened policy still held the text back")
+            raise ValueError("a softened policy still held the write back")
         return decision
+
+    def stored_forms(
+        self, field: str, value: str, orgs: Sequence[str], *, key: str | None = None
+    ) -> tuple[str, ...]:
+        """Every form a ``value`` written to ``field`` (under ``key`` for an object) may be
+        stored in: as written, and with its personal data replaced by each org's pseudonyms.
+
+        Filters match on these, so that a subject or a metadata value stays findable after the
+        gate rewrote it. Raises :class:`~classifiers.pipeline.ClassifierFailedError` on failure.
+        """
+        record: dict[str, Any] = {field: {key: value} if key is not None else value}
+        layout = Layout.of(record)
+        findings = [f for f in self._pipeline.findings(layout.text) if f.kind is Kind.PII]
+        if not findings:
+            return (value,)
+        forms = [value]
+        for org in orgs:
+            decided = decide_record(
+                record, layout, findings, _QUERY_POLICY, self._pseudonymize_in(org)
+            )
+            stored = (decided.fields or {}).get(field)
+            form = stored.get(key) if isinstance(stored, dict) else stored
+            if isinstance(form, str) and form not in forms:
+                forms.append(form)
+        return tuple(forms)
 
     def query_pii(self, query: str) -> concurrent.futures.Future[list[Finding]]:
         """Start looking for personal data in a search query, on the classification pool, so

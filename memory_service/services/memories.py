@@ -12,8 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from classifiers.pipeline import Decision
 from classifiers.policy import Action
+from classifiers.record import RecordDecision
 from memory_service.domain.access import require, scope_filter_for
 from memory_service.domain.audit import AuditEntry, audit_entry
 from memory_service.domain.grants import Caller, Permission
@@ -138,23 +138,16 @@ class MemoryService:
         """
         now = self._clock()
         checked = [self._prepare(caller, item, now) for item in items]
-        # Classified together: the NER is cheaper per text in a batch, and a process pool
-        # spreads the batches over the cores.
-        decisions = self._gate.decide_many([(item.content, item.scope) for item, _ in checked])
-        prepared = [
-            (item, expires_at, decision)
-            for (item, expires_at), decision in zip(checked, decisions, strict=True)
-        ]
+        records = [write_record(item) for item, _ in checked]
+        # Every field is classified, and the items together: the NER is cheaper per text in a
+        # batch, and a process pool spreads the batches over the cores.
+        decisions = self._gate.decide_many(
+            [(record, item.scope) for record, (item, _) in zip(records, checked, strict=True)]
+        )
         outcomes: list[BatchOutcome] = []
         to_store: list[VersionRecord] = []
         rejections: list[AuditEntry] = []
-        for item, expires_at, decision in prepared:
-            provenance = Provenance(
-                caller.principal.name,
-                caller.request_id,
-                item.source,
-                key_id=caller.principal.key_id,
-            )
+        for (item, expires_at), record, decision in zip(checked, records, decisions, strict=True):
             if decision.outcome is Action.REJECT:
                 outcomes.append(Rejected(findings=_classification(decision).findings))
                 rejections.append(
@@ -166,39 +159,30 @@ class MemoryService:
                     )
                 )
                 continue
-            if not decision.storable:
+            if decision.fields is None:
                 outcomes.append(
-                    self._hold(
-                        caller,
-                        item.content,
-                        decision,
-                        scope=item.scope,
-                        metadata=item.metadata,
-                        tags=validation.check_tags(item.tags, self._limits),
-                        subject=item.subject,
-                        expires_at=expires_at,
-                        provenance=provenance,
-                    )
+                    self._hold(caller, record, decision, scope=item.scope, expires_at=expires_at)
                 )
                 continue
-            record = VersionRecord(
+            stored = decision.fields
+            version = VersionRecord(
                 memory_id=uuid.uuid4(),
                 version=1,
                 scope=item.scope,
-                content=decision.content or "",
-                metadata=item.metadata,
-                tags=validation.check_tags(item.tags, self._limits),
-                subject=item.subject,
+                content=stored["content"],
+                metadata=stored.get("metadata", {}),
+                tags=tuple(stored.get("tags", ())),
+                subject=stored.get("subject"),
                 expires_at=expires_at,
                 classification=_classification(decision),
-                provenance=provenance,
+                provenance=self._provenance(caller, stored.get("source", {})),
                 op="create",
                 changed_by=caller.principal.name,
                 changed_at=now,
                 created_at=now,
             )
-            to_store.append(record)
-            outcomes.append(Stored(memory_from_version(record)))
+            to_store.append(version)
+            outcomes.append(Stored(memory_from_version(version)))
         self._control.record_audit(rejections)
         self._commit(
             to_store,
@@ -225,43 +209,53 @@ class MemoryService:
         require(caller.principal, Permission.MEMORY_WRITE, scope)
         validation.check_content(item.content, self._limits)
         validation.check_metadata(item.metadata, self._limits)
-        validation.check_tags(item.tags, self._limits)
+        tags = validation.check_tags(item.tags, self._limits)
         validation.check_metadata(item.source, self._limits)
         subject = validation.check_subject(item.subject, self._limits)
         expires_at = validation.resolve_expiry(now, item.ttl_seconds, item.expires_at)
-        return replace(item, scope=scope, subject=subject), expires_at
+        return replace(item, scope=scope, subject=subject, tags=list(tags)), expires_at
 
-    def _classify(self, content: str, scope: str) -> Decision:
-        return self._gate.decide(content, scope)
+    @staticmethod
+    def _provenance(caller: Caller, source: dict[str, Any]) -> Provenance:
+        return Provenance(
+            caller.principal.name, caller.request_id, source, key_id=caller.principal.key_id
+        )
 
     def _hold(
         self,
         caller: Caller,
-        raw: str,
-        decision: Decision,
+        raw: dict[str, Any],
+        decision: RecordDecision,
         *,
         scope: str,
-        metadata: dict[str, Any],
-        tags: tuple[str, ...],
-        subject: str | None,
         expires_at: datetime | None,
-        provenance: Provenance,
         memory_id: uuid.UUID | None = None,
     ) -> Held:
-        """Seal the raw text into the quarantine; nothing reaches the index."""
+        """Seal every field of the write into the quarantine; nothing reaches the index.
+
+        Only the masked fields stay readable (for reviewers), and nothing at all when the
+        classifiers failed: a text nobody read cannot be shown safely.
+        """
+        masked = decision.masked or {}
         item = self._quarantine.hold(
             scope=scope,
-            content=raw,
+            fields=raw,
             findings=[
-                HeldFinding(d.finding.kind.value, d.finding.type, d.finding.start, d.finding.end)
-                for d in decision.findings
+                HeldFinding(
+                    f.decided.finding.kind.value,
+                    f.decided.finding.type,
+                    f.decided.finding.start,
+                    f.decided.finding.end,
+                    field=f.field,
+                )
+                for f in decision.findings
             ],
             reason="classifier_failed" if decision.failed else "findings",
-            metadata=metadata,
-            tags=tags,
-            subject=subject,
+            metadata=masked.get("metadata", {}),
+            tags=tuple(masked.get("tags", ())),
+            subject=masked.get("subject"),
             expires_at=expires_at,
-            provenance=provenance,
+            provenance=self._provenance(caller, masked.get("source", {})),
             memory_id=memory_id,
             audit=audit_entry(
                 caller,
@@ -289,27 +283,29 @@ class MemoryService:
     def revise(
         self, caller: Caller, memory_id: uuid.UUID, change: Revision, if_match: int | None
     ) -> WriteOutcome:
-        """Update a memory; new content is classified like a new write."""
+        """Update a memory; every field it changes is classified like a new write."""
         current = self._live_head(caller, memory_id, Permission.MEMORY_WRITE)
         if if_match is not None and if_match != current.version:
             raise VersionConflict
         now = self._clock()
-        content, classification = current.content, current.classification
+        given: dict[str, Any] = {}
+        if change.content is not None:
+            validation.check_content(change.content, self._limits)
+            given["content"] = change.content
+        if change.tags is not None:
+            given["tags"] = list(validation.check_tags(change.tags, self._limits))
         if change.metadata is not None:
             validation.check_metadata(change.metadata, self._limits)
-        tags = (
-            validation.check_tags(change.tags, self._limits)
-            if change.tags is not None
-            else current.tags
-        )
+            given["metadata"] = change.metadata
         expires_at = current.expires_at
         if change.clear_expiry:
             expires_at = None
         elif change.expires_at is not None:
             expires_at = validation.resolve_expiry(now, None, change.expires_at)
-        if change.content is not None:
-            validation.check_content(change.content, self._limits)
-            decision = self._classify(change.content, current.scope)
+        stored: dict[str, Any] = {}
+        classification = current.classification
+        if given:
+            decision = self._gate.decide(given, current.scope)
             if decision.outcome is Action.REJECT:
                 summaries = _classification(decision).findings
                 self._control.record_audit(
@@ -324,30 +320,33 @@ class MemoryService:
                     ]
                 )
                 raise PolicyRejected("the scope's policy rejects this content", _wire(summaries))
-            if not decision.storable:
-                # The memory stays as it is; the update waits in quarantine for a reviewer.
+            if decision.fields is None:
+                # The memory stays as it is; the update waits in quarantine for a reviewer,
+                # sealed whole: what it changes and what it keeps.
+                kept = {
+                    "content": current.content,
+                    "subject": current.subject,
+                    "tags": list(current.tags),
+                    "metadata": current.metadata,
+                }
+                masked = {**kept, **(decision.masked or {})} if decision.masked else None
                 return self._hold(
                     caller,
-                    change.content,
-                    decision,
+                    {**kept, **given},
+                    replace(decision, masked=masked),
                     scope=current.scope,
-                    metadata=change.metadata if change.metadata is not None else current.metadata,
-                    tags=tags,
-                    subject=current.subject,
                     expires_at=expires_at,
-                    provenance=Provenance(
-                        caller.principal.name, caller.request_id, {}, key_id=caller.principal.key_id
-                    ),
                     memory_id=current.memory_id,
                 )
-            content, classification = decision.content or "", _classification(decision)
+            stored = decision.fields
+            classification = _merged(current.classification, _classification(decision), given)
         record = replace(
             current,
             version=current.version + 1,
-            content=content,
+            content=stored.get("content", current.content),
             classification=classification,
-            metadata=change.metadata if change.metadata is not None else current.metadata,
-            tags=tags,
+            metadata=stored.get("metadata", current.metadata),
+            tags=tuple(stored["tags"]) if "tags" in stored else current.tags,
             expires_at=expires_at,
             op="update",
             changed_by=caller.principal.name,
@@ -362,7 +361,7 @@ class MemoryService:
                     "memory.update",
                     scope=record.scope,
                     memory_ids=[memory_id],
-                    decision=_stored_decision(classification) if change.content is not None else {},
+                    decision=_stored_decision(classification) if given else {},
                     details={"version": record.version, "fields": _changed_fields(change)},
                 )
             ],
@@ -615,15 +614,47 @@ def _expired(version: VersionRecord, now: datetime) -> bool:
     return version.expires_at is not None and version.expires_at <= now
 
 
-def _classification(decision: Decision) -> Classification:
+def write_record(item: NewMemory) -> dict[str, Any]:
+    """Everything a new memory stores that a caller wrote, as one record for the gate.
+
+    Content comes first, so a write that is only content is classified exactly as before.
+    """
+    record: dict[str, Any] = {"content": item.content}
+    if item.subject is not None:
+        record["subject"] = item.subject
+    if item.tags:
+        record["tags"] = list(item.tags)
+    if item.metadata:
+        record["metadata"] = item.metadata
+    if item.source:
+        record["source"] = item.source
+    return record
+
+
+def _classification(decision: RecordDecision) -> Classification:
     findings = tuple(
-        FindingSummary(kind=d.finding.kind.value, type=d.finding.type, action=d.action.value)
-        for d in decision.findings
+        FindingSummary(
+            kind=f.decided.finding.kind.value,
+            type=f.decided.finding.type,
+            action=f.decided.action.value,
+            field=f.field,
+        )
+        for f in decision.findings
     )
     return Classification(action="redacted" if decision.altered else "clean", findings=findings)
 
 
-def _decision(outcome: str, decision: Decision) -> dict[str, Any]:
+def _merged(
+    current: Classification, new: Classification, changed: dict[str, Any]
+) -> Classification:
+    """The findings of the fields an update rewrote, and the earlier ones of those it kept."""
+    kept = tuple(f for f in current.findings if f.field not in changed)
+    findings = kept + new.findings
+    altered = any(f.action in {"redact", "pseudonymize"} for f in findings)
+    return Classification(action="redacted" if altered else "clean", findings=findings)
+
+
+def _decision(outcome: str, decision: RecordDecision) -> dict[str, Any]:
     """What the classifiers decided, by kind, type and action: never the matched value."""
     return {
         "outcome": outcome,

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from memory_service.domain.access import require, scope_filter_for
 from memory_service.domain.audit import audit_entry
@@ -35,7 +35,7 @@ from memory_service.errors import (
 )
 from memory_service.services.gate import ContentGate
 from memory_service.services.index_writer import IndexWriter, memory_from_version
-from memory_service.services.quarantine import sealing_aad
+from memory_service.services.quarantine import open_record
 
 PREVIEW_CHARS = 4000
 MAX_REASON_CHARS = 1000
@@ -147,11 +147,13 @@ class ReviewService:
         )
         return self._view(item)
 
-    def reveal(self, caller: Caller, item_id: uuid.UUID, reason: str) -> str:
-        """The raw text, for ``quarantine:reveal`` only; recorded (with the reason) before it
-        is returned, so an unaudited reveal cannot happen."""
+    def reveal(self, caller: Caller, item_id: uuid.UUID, reason: str) -> dict[str, Any]:
+        """Every field as written, for ``quarantine:reveal`` only, never to the writer;
+        recorded (with the reason) before it is returned, so an unaudited reveal cannot
+        happen."""
         why = _reason(reason)
         item = self._item(caller, item_id, Permission.QUARANTINE_REVEAL)
+        self._not_the_writer(caller, item)
         raw = self._open(item)
         self._control.record_audit(
             [
@@ -172,11 +174,13 @@ class ReviewService:
     ) -> Memory | AwaitingSecondReview:
         why = _reason(reason)
         item = self._pending(caller, item_id)
+        self._not_the_writer(caller, item)
+        if mode == "as_is":
+            # The released memory holds the text as written: only for those who may see it.
+            require(caller.principal, Permission.QUARANTINE_REVEAL, item.scope)
         raw = self._open(item)
         approvals = (*item.approvals, caller.principal.key_id)
         if mode == "as_is" and self._needs_two(item):
-            if self._is_writer(caller, item):
-                raise ScopeDenied("the writer cannot approve their own held write")
             if caller.principal.key_id in item.approvals:
                 raise Conflict("a second, different reviewer must approve this release")
             if not item.approvals:
@@ -190,11 +194,11 @@ class ReviewService:
                 if not self._store.approve(item.id, approvals, [entry]):
                     raise Conflict("the item is no longer pending")
                 return AwaitingSecondReview(item.id, len(approvals))
-        content, classification = self._released_content(item, raw, mode)
+        fields, classification = self._released_fields(item, raw, mode)
         record = self._release_version(
             caller,
             item=item,
-            content=content,
+            fields=fields,
             classification=classification,
             mode=mode,
             reason=why,
@@ -234,6 +238,7 @@ class ReviewService:
         """Reject and destroy the sealed content (overwritten in place on SQLite)."""
         why = _reason(reason)
         item = self._pending(caller, item_id)
+        self._not_the_writer(caller, item)
         now = self._clock()
         entry = audit_entry(
             caller,
@@ -275,14 +280,22 @@ class ReviewService:
             raise Conflict(f"the item is already {item.status}")
         return item
 
-    def _open(self, item: QuarantineItem) -> str:
+    def _open(self, item: QuarantineItem) -> dict[str, Any]:
         if item.sealed is None:
             raise Conflict("the item's content has been destroyed")
-        return self._sealer.open(item.sealed, sealing_aad(item.id, item.scope))
+        return open_record(self._sealer, item.id, item.scope, item.sealed)
 
     def _view(self, item: QuarantineItem) -> ReviewView:
-        preview = None if item.sealed is None else mask(self._open(item), item.findings)
-        return ReviewView(item=item, preview=preview)
+        if item.sealed is None or item.reason == "classifier_failed":
+            # Destroyed, or never read by the classifiers: nothing can be shown safely.
+            return ReviewView(item=item, preview=None)
+        in_content = [f for f in item.findings if f.field == "content"]
+        return ReviewView(item=item, preview=mask(self._open(item)["content"], in_content))
+
+    def _not_the_writer(self, caller: Caller, item: QuarantineItem) -> None:
+        # Whatever the grants: a writer who also reviews cannot wave their own write through.
+        if self._is_writer(caller, item):
+            raise ScopeDenied("nobody decides on or reveals a held write of their own")
 
     def _needs_two(self, item: QuarantineItem) -> bool:
         holds_secret = any(f.kind == "secret" for f in item.findings)
@@ -295,38 +308,51 @@ class ReviewService:
             return writer_key == caller.principal.key_id
         return item.provenance.created_by == caller.principal.name
 
-    def _released_content(
-        self, item: QuarantineItem, raw: str, mode: ReleaseMode
-    ) -> tuple[str, Classification]:
+    def _released_fields(
+        self, item: QuarantineItem, raw: dict[str, Any], mode: ReleaseMode
+    ) -> tuple[dict[str, Any], Classification]:
         if mode == "as_is":
-            # The reviewer's explicit decision: the text as written, every finding allowed.
-            findings = tuple(FindingSummary(f.kind, f.type, "allow") for f in item.findings)
+            # The reviewer's explicit decision: every field as written, every finding allowed.
+            findings = tuple(
+                FindingSummary(f.kind, f.type, "allow", field=f.field) for f in item.findings
+            )
             return raw, Classification(action="clean", findings=findings)
         try:
             decision = self._gate.decide_for_release(raw, item.scope)
         except Exception as exc:
             raise StoreUnavailable("the classifiers failed; nothing was released") from exc
         findings = tuple(
-            FindingSummary(d.finding.kind.value, d.finding.type, d.action.value)
-            for d in decision.findings
+            FindingSummary(
+                f.decided.finding.kind.value,
+                f.decided.finding.type,
+                f.decided.action.value,
+                field=f.field,
+            )
+            for f in decision.findings
         )
         action: Literal["clean", "redacted"] = "redacted" if decision.altered else "clean"
-        return decision.content or "", Classification(action=action, findings=findings)
+        return decision.fields or {}, Classification(action=action, findings=findings)
 
     def _release_version(
         self,
         caller: Caller,
         *,
         item: QuarantineItem,
-        content: str,
+        fields: dict[str, Any],
         classification: Classification,
         mode: ReleaseMode,
         reason: str,
         approvals: tuple[str, ...],
     ) -> VersionRecord:
         now = self._clock()
+        content: str = fields.get("content", "")
+        # Items sealed before every field was keep their other fields in the clear columns.
+        metadata = fields.get("metadata", item.metadata)
+        tags = tuple(fields.get("tags", item.tags))
+        subject = fields.get("subject", item.subject)
         provenance = replace(
             item.provenance,
+            source=fields.get("source", item.provenance.source),
             review={
                 "quarantine_id": str(item.id),
                 "mode": mode,
@@ -341,9 +367,9 @@ class ReviewService:
                 version=1,
                 scope=item.scope,
                 content=content,
-                metadata=item.metadata,
-                tags=item.tags,
-                subject=item.subject,
+                metadata=metadata,
+                tags=tags,
+                subject=subject,
                 expires_at=item.expires_at,
                 classification=classification,
                 provenance=provenance,
@@ -363,8 +389,8 @@ class ReviewService:
             current,
             version=current.version + 1,
             content=content,
-            metadata=item.metadata,
-            tags=item.tags,
+            metadata=metadata,
+            tags=tags,
             expires_at=item.expires_at,
             classification=classification,
             provenance=provenance,

@@ -221,6 +221,8 @@ def _request_conditions(query: IndexQuery) -> list[Condition]:
         must.append(MatchAny("tags", tuple(query.tags_any)))
     if query.subject is not None:
         must.append(MatchValue("subject", query.subject))
+    if query.subject_any:
+        must.append(MatchAny("subject", tuple(query.subject_any)))
     for key, value in sorted(query.metadata.items()):
         must.append(_metadata_condition(key, value))
     if query.pseudonyms_any:
@@ -231,9 +233,11 @@ def _request_conditions(query: IndexQuery) -> list[Condition]:
     return must
 
 
-def _metadata_condition(key: str, value: Any) -> MatchValue:
+def _metadata_condition(key: str, value: Any) -> MatchValue | MatchAny:
     if not isinstance(key, str) or not _METADATA_KEY.fullmatch(key):
         raise InvalidInput('metadata filter keys must be 1-128 characters without . [ ] or "')
+    if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+        return MatchAny(f"metadata.{key}", value)  # the stored forms of one string
     # Qdrant has no exact match on floats, null, lists or objects.
     if not isinstance(value, str | int | bool):
         raise InvalidInput("metadata filter values must be strings, integers or booleans")

@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 import pytest
-from cryptography.exceptions import InvalidTag
 
 from classifiers.findings import Finding, Kind
 from classifiers.pipeline import ClassificationPipeline
@@ -16,6 +15,7 @@ from memory_service.crypto import (
     KeyMaterialError,
     load_or_create_key_file,
 )
+from memory_service.errors import SealMismatch
 from memory_service.services.gate import ContentGate
 
 KEY_A = "a:" + "A" * 43
@@ -89,7 +89,7 @@ def test_sealing_round_trip_binds_the_record_and_survives_rotation() -> None:
     assert rotated.current_key_id == "b"
     assert rotated.open(sealed, b"quarantine:1:acme") == "raw secret text"
     assert rotated.seal("x", b"aad").key_id == "b"
-    with pytest.raises(InvalidTag):
+    with pytest.raises(SealMismatch):
         rotated.open(sealed, b"quarantine:2:acme")
     with pytest.raises(KeyMaterialError):
         AesGcmSealer.from_text(KEY_B).open(sealed, b"quarantine:1:acme")

@@ -24,7 +24,9 @@ def item_out(view: ReviewView) -> schemas.QuarantineItemOut:
         status=item.status,
         reason=item.reason,
         findings=[
-            schemas.QuarantineFindingOut(kind=f.kind, type=f.type, start=f.start, end=f.end)
+            schemas.QuarantineFindingOut(
+                kind=f.kind, type=f.type, start=f.start, end=f.end, field=f.field
+            )
             for f in item.findings
         ],
         preview=view.preview,
@@ -34,6 +36,7 @@ def item_out(view: ReviewView) -> schemas.QuarantineItemOut:
         subject=item.subject,
         tags=list(item.tags),
         approvals=len(item.approvals),
+        metadata=item.metadata,
         decided_by=item.decided_by,
         decided_at=item.decided_at,
         decision_reason=item.decision_reason,
@@ -86,10 +89,16 @@ class QuarantineController(Controller):
         data: JSONBody[schemas.RevealRequest],
         review: NamedDependency[ReviewService],
     ) -> schemas.RevealOut:
-        content = await anyio.to_thread.run_sync(
+        fields = await anyio.to_thread.run_sync(
             review.reveal, caller_of(request), parse_id(item_id), data.reason
         )
-        return schemas.RevealOut(content=content)
+        return schemas.RevealOut(
+            content=fields.get("content", ""),
+            metadata=fields.get("metadata", {}),
+            tags=list(fields.get("tags", [])),
+            subject=fields.get("subject"),
+            source=fields.get("source", {}),
+        )
 
     @post("/{item_id:str}/release", status_code=201, summary="Release as a memory")
     async def release(

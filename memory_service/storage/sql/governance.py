@@ -251,6 +251,7 @@ def _item_from_row(row: RowMapping) -> QuarantineItem:
                 type=str(f["type"]),
                 start=int(str(f["start"])),
                 end=int(str(f["end"])),
+                field=str(f.get("field", "content")),
             )
             for f in findings
         ),

@@ -9,6 +9,7 @@ import pytest
 from classifiers.findings import Finding, Kind
 from classifiers.pipeline import ClassificationPipeline
 from classifiers.policy import Action, Policy
+from classifiers.record import RecordDecision
 from memory_service.crypto import (
     AesGcmSealer,
     HmacPseudonymizer,
@@ -49,20 +50,24 @@ def gate(*classifiers: object, timeout: float = 2.0) -> ContentGate:
     )
 
 
+def content_of(decision: RecordDecision) -> str | None:
+    return None if decision.fields is None else decision.fields["content"]
+
+
 def test_a_slow_classifier_times_out_into_quarantine() -> None:
     started = time.perf_counter()
-    decision = gate(Slow(), timeout=0.05).decide("anything", "acme")
+    decision = gate(Slow(), timeout=0.05).decide({"content": "anything"}, "acme")
     assert time.perf_counter() - started < 0.4
     assert decision.outcome is Action.QUARANTINE
     assert decision.failed
-    assert decision.content is None
+    assert decision.fields is None
 
 
 def test_pseudonyms_are_typed_stable_and_per_org() -> None:
     g = gate(Names())
-    first = g.decide("Emily likes tea", "acme/globex").content
-    again = g.decide("ask Emily", "acme/initech").content
-    other_org = g.decide("Emily likes tea", "umbrella").content
+    first = content_of(g.decide({"content": "Emily likes tea"}, "acme/globex"))
+    again = content_of(g.decide({"content": "ask Emily"}, "acme/initech"))
+    other_org = content_of(g.decide({"content": "Emily likes tea"}, "umbrella"))
     assert first is not None
     assert again is not None
     assert other_org is not None
@@ -78,7 +83,7 @@ def test_query_variants_only_when_the_query_names_someone() -> None:
     variants = g.query_variants("what does Emily like", ["acme", "umbrella"])
     assert set(variants) == {"acme", "umbrella"}
     assert all("Emily" not in v for v in variants.values())
-    assert variants["acme"] == g.decide("what does Emily like", "acme").content
+    assert variants["acme"] == content_of(g.decide({"content": "what does Emily like"}, "acme"))
 
 
 def test_sealing_round_trip_binds_the_record_and_survives_rotation() -> None:

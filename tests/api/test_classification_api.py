@@ -15,7 +15,8 @@ from classifiers.pipeline import ClassificationPipeline
 from memory_service.app import Runtime, build_runtime, create_app
 from memory_service.crypto import AesGcmSealer
 from memory_service.domain.models import Sealed
-from memory_service.services.quarantine import sealing_aad
+from memory_service.errors import SealMismatch
+from memory_service.services.quarantine import open_record, sealing_aad
 from memory_service.settings import Settings
 from memory_service.storage.sql import SqlControlStore
 from tests.api.conftest import ADMIN_KEY, RW, auth, make_key
@@ -64,10 +65,12 @@ def test_a_secret_is_quarantined_sealed_and_never_searchable(
     sealer = AesGcmSealer.from_text((runtime.settings.keys_dir / "encryption.keys").read_text())
     import uuid  # noqa: PLC0415
 
-    opened = sealer.open(
-        Sealed(key_id, bytes(nonce), bytes(ciphertext)), sealing_aad(uuid.UUID(item_id), scope)
-    )
-    assert GITHUB in opened
+    sealed = Sealed(key_id, bytes(nonce), bytes(ciphertext))
+    opened = open_record(sealer, uuid.UUID(item_id), scope, sealed)
+    assert GITHUB in opened["content"]
+    # Bound to its row and to the record format: the bare-content binding does not open it.
+    with pytest.raises(SealMismatch):
+        sealer.open(sealed, sealing_aad(uuid.UUID(item_id), scope))
 
 
 def test_key_files_are_owner_only(runtime: Runtime) -> None:
@@ -84,9 +87,8 @@ def test_personal_data_is_pseudonymised_and_recall_still_works(
     assert "Emily" not in memory["content"]
     assert PSEUDONYM.search(memory["content"])
     assert memory["classification"]["action"] == "redacted"
-    assert {"kind": "pii", "type": "PERSON", "action": "pseudonymize"} in memory["classification"][
-        "findings"
-    ]
+    person = {"kind": "pii", "type": "PERSON", "action": "pseudonymize", "field": "content"}
+    assert person in memory["classification"]["findings"]
     again = write(client, agent, "Emily Clarke is allergic to peanuts").json()["memory"]
     assert PSEUDONYM.findall(again["content"]) == PSEUDONYM.findall(memory["content"])
     found = client.post(

@@ -86,7 +86,7 @@ def test_reveal_needs_its_permission_and_a_reason_and_is_audited(client: TestCli
         headers=revealer,
     )
     assert shown.status_code == 200
-    assert shown.json() == {"content": HELD_TEXT}
+    assert shown.json()["content"] == HELD_TEXT
     trail = client.get("/v1/audit", params={"action": "quarantine.reveal"}, headers=ADMIN).json()
     [event] = trail["items"]
     assert event["actor"] == "revealer"
@@ -127,7 +127,7 @@ def test_release_redacted_stores_a_clean_memory(client: TestClient[Any]) -> None
 
 def test_release_as_is_keeps_the_text_and_records_the_decision(client: TestClient[Any]) -> None:
     agent = auth(make_key(client, "agent", ("acme/**", RW)))
-    reviewer = auth(make_key(client, "reviewer", ("acme/**", REVIEW)))
+    reviewer = auth(make_key(client, "reviewer", ("acme/**", REVEAL)))
     item = hold(client, agent)
     body = {"mode": "as_is", "reason": "test fixture key, revoked"}
     released = client.post(f"/v1/quarantine/{item}/release", json=body, headers=reviewer)
@@ -166,8 +166,8 @@ def test_two_person_rule_for_releasing_a_secret_as_is(client: TestClient[Any]) -
     policy = {"scope": "acme/vault/**", "two_person_release": True}
     assert client.put("/v1/policies/vault", json=policy, headers=ADMIN).status_code == 200
     writer = auth(make_key(client, "writer", ("acme/**", RW + REVIEW)))
-    first = auth(make_key(client, "first", ("acme/**", REVIEW)))
-    second = auth(make_key(client, "second", ("acme/**", REVIEW)))
+    first = auth(make_key(client, "first", ("acme/**", REVEAL)))
+    second = auth(make_key(client, "second", ("acme/**", REVEAL)))
     item = hold(client, writer, scope="acme/vault")
     body = {"mode": "as_is", "reason": "needed for the runbook"}
     assert (

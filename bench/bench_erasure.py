@@ -29,12 +29,17 @@ from pathlib import Path
 
 import numpy as np
 
+from classifiers.pipeline import ClassificationPipeline
+from classifiers.policy import Policy
+from memory_service.crypto import HmacPseudonymizer
 from memory_service.domain.grants import ALL_PERMISSIONS, Caller, Grant, Principal
 from memory_service.domain.models import Classification, Provenance, VersionRecord
 from memory_service.domain.scopes import ScopePattern
 from memory_service.services.compaction import Compactor
 from memory_service.services.erasure import ErasureService
+from memory_service.services.gate import ContentGate
 from memory_service.services.index_writer import memory_from_version
+from memory_service.services.stored_forms import StoredForms
 from memory_service.storage.qdrant_edge_index import QdrantEdgeMemoryIndex
 from memory_service.storage.sql.erasure import SqlErasureStore
 from memory_service.storage.sql.store import SqlControlStore, sqlite_url_for
@@ -126,6 +131,16 @@ def run_size(size: int, erasures: int) -> dict[str, object]:
             index=index,
             clock=now,
             subject_digest=lambda s: s,
+            # No classifiers: the bench's subjects hold no personal data to widen.
+            forms=StoredForms(
+                ContentGate(
+                    ClassificationPipeline([]),
+                    lambda _scope: Policy(),
+                    HmacPseudonymizer(b"bench" * 8),
+                    timeout_seconds=5,
+                ),
+                control.scope_roots,
+            ),
             request_compaction=lambda: None,
             vector_store_kind="qdrant-edge",
         )

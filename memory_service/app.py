@@ -66,6 +66,7 @@ from memory_service.services.quarantine import QuarantineService
 from memory_service.services.query_pseudonyms import NerVariants
 from memory_service.services.retention import RetentionPolicies, ServiceRetentionStore
 from memory_service.services.review import ReviewService
+from memory_service.services.stored_forms import StoredForms
 from memory_service.services.validation import Limits
 from memory_service.settings import Settings
 from memory_service.storage.qdrant_client_index import (
@@ -284,6 +285,7 @@ def build_runtime(
     quarantine_store = SqlQuarantineStore(control)
     quarantine = QuarantineService(quarantine_store, sealer, utc_now)
     writer = IndexWriter(control=control, index=index, embedder=embedder)
+    forms = StoredForms(gate, control.scope_roots)
     memories = MemoryService(
         control=control,
         index=index,
@@ -295,6 +297,7 @@ def build_runtime(
         limits=limits,
         undo_window=timedelta(seconds=settings.undo_window_seconds),
         retention_cutoff=retention_policies.cutoff,
+        forms=forms,
         query_variants=NerVariants(gate, control.scope_roots).start
         if settings.query_pseudonyms == "ner"
         else None,
@@ -347,6 +350,7 @@ def build_runtime(
             index=index,
             clock=utc_now,
             subject_digest=lambda subject: keyed_digest(audit_key, "subject", subject),
+            forms=forms,
             request_compaction=compaction.fire,
             vector_store_kind="qdrant-edge"
             if isinstance(index, QdrantEdgeMemoryIndex)

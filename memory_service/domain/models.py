@@ -229,6 +229,8 @@ class PurgeSelector:
     subject: str | None = None
     tags_any: tuple[str, ...] = ()
     created_before: datetime | None = None
+    # Every form the subject may be stored in (set by the service, never by a caller).
+    subject_forms: tuple[str, ...] = ()
 
     @property
     def is_empty(self) -> bool:

@@ -16,6 +16,7 @@ from memory_service.domain.models import PurgeSelector, Receipt
 from memory_service.domain.ports import ErasureStore, MemoryIndex
 from memory_service.domain.scopes import parse_scope
 from memory_service.errors import InvalidInput, NotFound, ScopeDenied, StoreUnavailable
+from memory_service.services.stored_forms import StoredForms
 
 _INDEX_BATCH = 500
 
@@ -35,6 +36,7 @@ class ErasureService:
         index: MemoryIndex,
         clock: Callable[[], datetime],
         subject_digest: Callable[[str], str],
+        forms: StoredForms,
         request_compaction: Callable[[], None],
         vector_store_kind: str,
     ) -> None:
@@ -42,6 +44,7 @@ class ErasureService:
         self._index = index
         self._clock = clock
         self._subject_digest = subject_digest
+        self._forms = forms
         self._request_compaction = request_compaction
         self._vector_store_kind = vector_store_kind
 
@@ -71,7 +74,9 @@ class ErasureService:
         scopes = scope_filter_for(caller.principal, Permission.PURGE, requested)
         if scopes.is_empty:
             raise ScopeDenied(Permission.PURGE.value)
-        memory_ids, quarantine_ids = self._store.purge_candidates(scopes, selector)
+        memory_ids, quarantine_ids = self._store.purge_candidates(
+            scopes, self._forms.selector(selector, scopes)
+        )
         now = self._clock()
         counts = {
             "memories": len(memory_ids),

@@ -136,30 +136,21 @@ class ContentGate:
             raise ValueError("a softened policy still held the write back")
         return decision
 
-    def stored_forms(
-        self, field: str, value: str, orgs: Sequence[str], *, key: str | None = None
-    ) -> tuple[str, ...]:
-        """Every form a ``value`` written to ``field`` (under ``key`` for an object) may be
-        stored in: as written, and with its personal data replaced by each org's pseudonyms.
-
-        Filters match on these, so that a subject or a metadata value stays findable after the
-        gate rewrote it. Raises :class:`~classifiers.pipeline.ClassifierFailedError` on failure.
-        """
-        record: dict[str, Any] = {field: {key: value} if key is not None else value}
+    def stored_forms(self, record: Mapping[str, Any], orgs: Sequence[str]) -> list[dict[str, Any]]:
+        """``record`` with its personal data replaced as each of ``orgs`` would store it; empty
+        when it holds none (it is then stored as written). For filters: see
+        :mod:`memory_service.services.stored_forms`. Raises if a classifier fails."""
         layout = Layout.of(record)
         findings = [f for f in self._pipeline.findings(layout.text) if f.kind is Kind.PII]
         if not findings:
-            return (value,)
-        forms = [value]
-        for org in orgs:
-            decided = decide_record(
+            return []
+        return [
+            decide_record(
                 record, layout, findings, _QUERY_POLICY, self._pseudonymize_in(org)
-            )
-            stored = (decided.fields or {}).get(field)
-            form = stored.get(key) if isinstance(stored, dict) else stored
-            if isinstance(form, str) and form not in forms:
-                forms.append(form)
-        return tuple(forms)
+            ).fields
+            or {}
+            for org in orgs
+        ]
 
     def query_pii(self, query: str) -> concurrent.futures.Future[list[Finding]]:
         """Start looking for personal data in a search query, on the classification pool, so

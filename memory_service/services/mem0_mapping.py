@@ -53,6 +53,7 @@ from memory_service.services.memories import (
     Revision,
     Stored,
 )
+from memory_service.services.stored_forms import matches
 
 ENTITY_KEYS = ("user_id", "agent_id", "app_id", "run_id")
 _META_KEYS = {"agent_id": "mem0_agent_id", "app_id": "mem0_app_id", "run_id": "mem0_run_id"}
@@ -117,11 +118,6 @@ class EntityFilter:
     @property
     def is_empty(self) -> bool:
         return all(getattr(self, k) is None for k in ENTITY_KEYS)
-
-    def matches(self, memory: Memory) -> bool:
-        if self.user_id is not None and memory.subject != self.user_id:
-            return False
-        return all(memory.metadata.get(k) == v for k, v in self.metadata().items())
 
 
 def _entity_value(name: str, value: Any) -> str | None:
@@ -466,6 +462,8 @@ def matching(memories: MemoryService, caller: Caller, entities: EntityFilter) ->
     found: list[Memory] = []
     cursor: str | None = None
     scanned = 0
+    # The ids as the gate may have stored them (an e-mail as user_id becomes a pseudonym).
+    query = memories.widened(caller, entities.index_query())
     while True:
         page, cursor = memories.list_memories(
             caller,
@@ -476,7 +474,7 @@ def matching(memories: MemoryService, caller: Caller, entities: EntityFilter) ->
             cursor=cursor,
         )
         scanned += len(page)
-        found.extend(m for m in page if entities.matches(m))
+        found.extend(m for m in page if matches(query, m.subject, m.metadata))
         if cursor is None:
             break
         if scanned >= MAX_SCAN:

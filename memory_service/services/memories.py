@@ -36,6 +36,7 @@ from memory_service.services.gate import ContentGate
 from memory_service.services.index_writer import IndexWriter, memory_from_version
 from memory_service.services.quarantine import QuarantineService
 from memory_service.services.query_pseudonyms import PseudonymLookup, QueryVariants
+from memory_service.services.stored_forms import StoredForms
 from memory_service.services.validation import Limits
 
 
@@ -106,6 +107,7 @@ class MemoryService:
         undo_window: timedelta,
         query_variants: QueryVariants | None = None,
         retention_cutoff: Callable[[str, datetime], datetime | None] = lambda _s, _n: None,
+        forms: StoredForms | None = None,
     ) -> None:
         self._control = control
         self._index = index
@@ -117,6 +119,7 @@ class MemoryService:
         self._undo_window = undo_window
         self._writer = writer
         self._retention_cutoff = retention_cutoff
+        self._forms = forms or StoredForms(gate, control.scope_roots)
         self._query_variants = (
             query_variants or PseudonymLookup(index, gate.pseudonymizer, control.scope_roots).start
         )
@@ -478,6 +481,11 @@ class MemoryService:
         self._audit_read(caller, "memory.get", [memory], scope=memory.scope)
         return memory
 
+    def widened(self, caller: Caller, query: IndexQuery) -> IndexQuery:
+        """``query`` matching every form its values may be stored in, in the scopes the
+        caller reads (see :mod:`memory_service.services.stored_forms`)."""
+        return self._forms.widen(query, scope_filter_for(caller.principal, Permission.MEMORY_READ))
+
     def list_memories(
         self,
         caller: Caller,
@@ -490,7 +498,9 @@ class MemoryService:
     ) -> tuple[list[Memory], str | None]:
         requested = [parse_scope(scope)] if scope else None
         scopes = scope_filter_for(caller.principal, Permission.MEMORY_READ, requested)
-        query = IndexQuery(tags_any=(tag,) if tag else (), subject=subject)
+        query = self._forms.widen(
+            IndexQuery(tags_any=(tag,) if tag else (), subject=subject), scopes
+        )
         now = self._clock()
         page, next_cursor = self._index.scroll(scopes, query, limit=limit, cursor=cursor, now=now)
         page = [m for m in page if not self._past_retention(m.scope, m.created_at, now)]
@@ -514,6 +524,7 @@ class MemoryService:
         scope_filter = scope_filter_for(caller.principal, Permission.MEMORY_READ, scopes)
         if scope_filter.is_empty:
             return []
+        filters = self._forms.widen(filters, scope_filter)
         hits = self._search(query, scope_filter, filters, limit=limit, min_score=min_score)
         now = self._clock()
         hits = [

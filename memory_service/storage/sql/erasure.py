@@ -68,8 +68,9 @@ class SqlErasureStore:
             scope_condition(quarantine.c.scope, scopes)
         )
         if selector.subject is not None:
-            memory_query = memory_query.where(memories.c.subject == selector.subject)
-            held_query = held_query.where(quarantine.c.subject == selector.subject)
+            subjects = selector.subject_forms or (selector.subject,)
+            memory_query = memory_query.where(memories.c.subject.in_(subjects))
+            held_query = held_query.where(quarantine.c.subject.in_(subjects))
         if selector.created_before is not None:
             memory_query = memory_query.where(memories.c.created_at < selector.created_before)
             held_query = held_query.where(quarantine.c.created_at < selector.created_before)

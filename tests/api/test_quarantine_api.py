@@ -237,3 +237,118 @@ def test_reviewers_stay_in_their_scopes(client: TestClient[Any]) -> None:
         == 403
     )
     assert client.get(f"/v1/quarantine/{'0' * 8}", headers=globex).status_code in {400, 404, 422}
+
+
+# Every role combination against every review action on a held write of the "agent" key:
+# (permissions of the acting key, acting key is the writer) -> status per action.
+ACTIONS = ("show", "reveal", "release_redacted", "release_as_is", "reject")
+ROLE_MATRIX: list[tuple[str, list[str], bool, dict[str, int]]] = [
+    ("writer only", RW, True, dict.fromkeys(ACTIONS, 404)),
+    (
+        "writer who reviews",
+        RW + REVEAL,
+        True,
+        {"show": 200, "reveal": 403, "release_redacted": 403, "release_as_is": 403, "reject": 403},
+    ),
+    (
+        "reviewer",
+        REVIEW,
+        False,
+        {"show": 200, "reveal": 403, "release_redacted": 201, "release_as_is": 403, "reject": 200},
+    ),
+    (
+        "revealer",
+        REVEAL,
+        False,
+        {"show": 200, "reveal": 200, "release_redacted": 201, "release_as_is": 201, "reject": 200},
+    ),
+    ("outsider", ["memory:read"], False, dict.fromkeys(ACTIONS, 404)),
+]
+
+
+def _act(client: TestClient[Any], action: str, item: str, headers: dict[str, str]) -> Any:
+    why = {"reason": "INC-7"}
+    if action == "show":
+        return client.get(f"/v1/quarantine/{item}", headers=headers)
+    if action.startswith("release"):
+        mode = action.removeprefix("release_")
+        body = {"mode": mode, **why}
+        return client.post(f"/v1/quarantine/{item}/release", json=body, headers=headers)
+    return client.post(f"/v1/quarantine/{item}/{action}", json=why, headers=headers)
+
+
+def test_review_rules_for_every_role_combination(client: TestClient[Any]) -> None:
+    agent = auth(make_key(client, "agent", ("acme/**", RW)))
+    seen: dict[tuple[str, str], int] = {}
+    for name, perms, is_writer, expected in ROLE_MATRIX:
+        acting = auth(make_key(client, name.replace(" ", "-"), ("acme/**", perms)))
+        for action in ACTIONS:
+            # The writer's own key acts on its own held write; everyone else on the agent's.
+            item = hold(client, acting if is_writer else agent)
+            response = _act(client, action, item, acting)
+            seen[name, action] = response.status_code
+            # A key that may not see the raw text never gets it, whatever it was refused.
+            if "quarantine:reveal" not in perms or expected[action] >= 400:
+                assert KEY_SECRET not in response.text, (name, action)
+    assert seen == {(n, a): e[a] for n, _, _, e in ROLE_MATRIX for a in ACTIONS}
+
+
+def test_a_held_write_keeps_every_field_sealed_and_releases_them_all(
+    client: TestClient[Any],
+) -> None:
+    agent = auth(make_key(client, "agent", ("acme/**", RW)))
+    revealer = auth(make_key(client, "revealer", ("acme/**", REVEAL)))
+    body = {
+        "content": "deploy notes",
+        "scope": "acme/bot",
+        "metadata": {"aws": KEY_ID, "env": "prod"},
+        "tags": ["ops", KEY_SECRET],
+        "subject": "team-ops",
+    }
+    held = client.post("/v1/memories", json=body, headers=agent)
+    assert held.status_code == 202, held.text
+    item = held.json()["quarantine_id"]
+    listed = client.get(f"/v1/quarantine/{item}", headers=revealer).json()
+    assert listed["metadata"] == {"aws": "[secret:AWS_ACCESS_KEY_ID]", "env": "prod"}
+    assert listed["tags"][0] == "ops"
+    assert KEY_SECRET not in str(listed)
+    assert {f["field"] for f in listed["findings"]} == {"metadata", "tags"}
+    shown = client.post(f"/v1/quarantine/{item}/reveal", json={"reason": "INC-9"}, headers=revealer)
+    assert shown.json()["metadata"] == {"aws": KEY_ID, "env": "prod"}
+    assert shown.json()["tags"] == ["ops", KEY_SECRET]
+    redacted = client.post(
+        f"/v1/quarantine/{item}/release",
+        json={"mode": "redacted", "reason": "keep the note"},
+        headers=revealer,
+    )
+    assert redacted.status_code == 201, redacted.text
+    memory = redacted.json()["memory"]
+    assert memory["metadata"]["env"] == "prod"
+    assert KEY_ID not in str(memory)
+    assert KEY_SECRET not in str(memory)
+    assert memory["subject"] == "team-ops"
+    assert memory["content"] == "deploy notes"
+
+
+def test_a_write_that_could_not_be_classified_shows_no_preview(
+    client: TestClient[Any], runtime: Runtime, monkeypatch: Any
+) -> None:
+    agent = auth(make_key(client, "agent", ("acme/**", RW)))
+    reviewer = auth(make_key(client, "reviewer", ("acme/**", REVIEW)))
+
+    def broken(_texts: Any) -> Any:
+        raise RuntimeError
+
+    monkeypatch.setattr(runtime.gate._pipeline, "findings_many", broken)
+    held = client.post(
+        "/v1/memories",
+        json={"content": f"innocent text {KEY_ID}", "scope": "acme/bot", "tags": ["mine"]},
+        headers=agent,
+    )
+    assert held.status_code == 202, held.text
+    shown = client.get(f"/v1/quarantine/{held.json()['quarantine_id']}", headers=reviewer).json()
+    assert shown["reason"] == "classifier_failed"
+    assert shown["preview"] is None
+    assert shown["tags"] == []
+    assert shown["metadata"] == {}
+    assert KEY_ID not in str(shown)

@@ -55,6 +55,7 @@ from memory_service.maintenance import build_jobs, build_scheduler, schedules_fr
 from memory_service.services.audit import AuditService
 from memory_service.services.compaction import Compactor
 from memory_service.services.erasure import ErasureService
+from memory_service.services.free_text import FreeTextScreen
 from memory_service.services.gate import ContentGate
 from memory_service.services.idempotency import IdempotencyService
 from memory_service.services.index_writer import IndexWriter
@@ -270,16 +271,21 @@ def build_runtime(
         max_metadata_bytes=settings.max_metadata_bytes,
         max_metadata_depth=settings.max_metadata_depth,
     )
-    policies = PolicyService(SqlPolicyStore(control), utc_now)
-    retention_policies = RetentionPolicies(SqlRetentionPolicies(control, clock=utc_now), utc_now)
+    owns_pipeline = pipeline is None
+    pipeline = pipeline or build_pipeline(settings)
+    screen = FreeTextScreen(pipeline)
+    policies = PolicyService(SqlPolicyStore(control), utc_now, screen=screen)
+    retention_policies = RetentionPolicies(
+        SqlRetentionPolicies(control, clock=utc_now), utc_now, screen=screen
+    )
     gate = ContentGate(
-        pipeline or build_pipeline(settings),
+        pipeline,
         policies.resolve,
         build_pseudonymizer(settings),
         timeout_seconds=settings.classify_timeout_seconds,
         workers=max(2, settings.classify_workers),
         batch_size=settings.classify_batch_size,
-        owns_pipeline=pipeline is None,
+        owns_pipeline=owns_pipeline,
     )
     sealer = build_sealer(settings)
     quarantine_store = SqlQuarantineStore(control)
@@ -302,7 +308,7 @@ def build_runtime(
         if settings.query_pseudonyms == "ner"
         else None,
     )
-    keys = KeyService(control, utc_now)
+    keys = KeyService(control, utc_now, screen=screen)
     erasure_store = SqlErasureStore(control)
     compactor = Compactor(index, erasure_store, utc_now)
     compaction = Trigger("compaction", compactor.run, delay_seconds=settings.compact_delay_seconds)
@@ -367,6 +373,7 @@ def build_runtime(
             two_person_release=policies.two_person_release,
             clock=utc_now,
             scrub=erasure_store.scrub_files,
+            screen=screen,
         ),
         tickers=[compaction],
         retention_policies=retention_policies,

@@ -16,6 +16,7 @@ from memory_service.domain.models import ApiKeyRecord
 from memory_service.domain.ports import ControlStore
 from memory_service.domain.scopes import ScopePattern
 from memory_service.errors import InvalidInput, NotFound, Unauthenticated
+from memory_service.services.free_text import Screen
 
 # A recognisable prefix lets our own secret scanner (and GitHub-style scanners) spot a leaked key.
 KEY_PREFIX = "msk_"
@@ -59,9 +60,12 @@ def is_key_format(token: str) -> bool:
 class KeyService:
     """Issues and checks keys. Deny by default: anything unexpected is :class:`Unauthenticated`."""
 
-    def __init__(self, store: ControlStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: ControlStore, clock: Callable[[], datetime], *, screen: Screen
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._screen = screen  # a key's name is in the audit trail and every log line
 
     def issue(
         self,
@@ -74,6 +78,7 @@ class KeyService:
         """Create a key with ``grants``; the returned token is the only copy of the secret."""
         if not name.strip():
             raise InvalidInput("name must not be empty")
+        self._screen({"name": name})
         token, lookup, secret = make_key_material()
         return IssuedKey(self._save(name, grants, lookup, secret, expires_at, by=by), token)
 

@@ -13,6 +13,7 @@ from memory_service.domain.models import PolicyRecord
 from memory_service.domain.ports import PolicyStore
 from memory_service.domain.scopes import ScopePattern
 from memory_service.errors import InvalidInput, NotFound, ScopeDenied
+from memory_service.services.free_text import Screen
 
 _NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,127}")
 _PII_TYPE = re.compile(r"[A-Z][A-Z0-9_]{1,63}")
@@ -45,9 +46,12 @@ def to_policy(record: PolicyRecord) -> Policy:
 
 
 class PolicyService:
-    def __init__(self, store: PolicyStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: PolicyStore, clock: Callable[[], datetime], *, screen: Screen
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._screen = screen  # a policy's name is in the audit trail
 
     def resolve(self, scope: str) -> Policy:
         """The policy for a write to ``scope``: the most specific match, else the defaults."""
@@ -88,6 +92,7 @@ class PolicyService:
         principal = caller.principal
         if not _NAME.fullmatch(name):
             raise InvalidInput("policy names match [a-z0-9][a-z0-9_.-]{0,127}")
+        self._screen({"name": name})
         pattern = ScopePattern.parse(scope)
         if not administers(principal, str(pattern)):
             raise ScopeDenied(Permission.POLICY_ADMIN.value)

@@ -18,6 +18,7 @@ from memory_service.domain.models import Receipt
 from memory_service.domain.ports import ErasureStore, MemoryIndex
 from memory_service.domain.scopes import ScopePattern
 from memory_service.errors import InvalidInput, NotFound, ScopeDenied
+from memory_service.services.free_text import Screen
 from memory_service.services.policies import administers
 from retention.errors import RetentionError
 from retention.policies import AppliesTo, RetentionPolicy
@@ -49,9 +50,12 @@ class RetentionCandidates(Protocol):
 class RetentionPolicies:
     """The policies, cached briefly for the read path, administered per scope pattern."""
 
-    def __init__(self, store: RetentionPolicyStore, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: RetentionPolicyStore, clock: Callable[[], datetime], *, screen: Screen
+    ) -> None:
         self._store = store
         self._clock = clock
+        self._screen = screen  # a policy's name is in the audit trail
         self._lock = threading.Lock()
         self._cached: tuple[float, list[RetentionPolicy]] | None = None
 
@@ -82,6 +86,7 @@ class RetentionPolicies:
     ) -> RetentionPolicy:
         if not _NAME.fullmatch(name):
             raise InvalidInput("policy names match [a-z0-9][a-z0-9_.-]{0,127}")
+        self._screen({"name": name})
         pattern = ScopePattern.parse(scope)
         if not administers(caller.principal, str(pattern)):
             raise ScopeDenied(Permission.POLICY_ADMIN.value)

@@ -33,6 +33,7 @@ from memory_service.errors import (
     ScopeDenied,
     StoreUnavailable,
 )
+from memory_service.services.free_text import Screen
 from memory_service.services.gate import ContentGate
 from memory_service.services.index_writer import IndexWriter, memory_from_version
 from memory_service.services.quarantine import open_record
@@ -76,13 +77,6 @@ def mask(text: str, findings: Sequence[HeldFinding]) -> str:
     return masked if len(masked) <= PREVIEW_CHARS else masked[:PREVIEW_CHARS] + "…"
 
 
-def _reason(reason: str) -> str:
-    cleaned = reason.strip()
-    if not cleaned or len(cleaned) > MAX_REASON_CHARS:
-        raise InvalidInput(f"reason must be 1..{MAX_REASON_CHARS} characters")
-    return cleaned
-
-
 class ReviewService:
     def __init__(
         self,
@@ -95,6 +89,7 @@ class ReviewService:
         two_person_release: Callable[[str], bool],
         clock: Callable[[], datetime],
         scrub: Callable[[], object],
+        screen: Screen,
     ) -> None:
         self._store = store
         self._control = control
@@ -104,6 +99,7 @@ class ReviewService:
         self._two_person_release = two_person_release
         self._clock = clock
         self._scrub = scrub
+        self._screen = screen
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -151,7 +147,7 @@ class ReviewService:
         """Every field as written, for ``quarantine:reveal`` only, never to the writer;
         recorded (with the reason) before it is returned, so an unaudited reveal cannot
         happen."""
-        why = _reason(reason)
+        why = self._reason(reason)
         item = self._item(caller, item_id, Permission.QUARANTINE_REVEAL)
         self._not_the_writer(caller, item)
         raw = self._open(item)
@@ -172,7 +168,7 @@ class ReviewService:
     def release(
         self, caller: Caller, item_id: uuid.UUID, mode: ReleaseMode, reason: str
     ) -> Memory | AwaitingSecondReview:
-        why = _reason(reason)
+        why = self._reason(reason)
         item = self._pending(caller, item_id)
         self._not_the_writer(caller, item)
         if mode == "as_is":
@@ -236,7 +232,7 @@ class ReviewService:
 
     def reject(self, caller: Caller, item_id: uuid.UUID, reason: str) -> QuarantineItem:
         """Reject and destroy the sealed content (overwritten in place on SQLite)."""
-        why = _reason(reason)
+        why = self._reason(reason)
         item = self._pending(caller, item_id)
         self._not_the_writer(caller, item)
         now = self._clock()
@@ -261,6 +257,14 @@ class ReviewService:
         )
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _reason(self, reason: str) -> str:
+        """The reason as recorded in the audit trail: bounded, and holding no credential."""
+        cleaned = reason.strip()
+        if not cleaned or len(cleaned) > MAX_REASON_CHARS:
+            raise InvalidInput(f"reason must be 1..{MAX_REASON_CHARS} characters")
+        self._screen({"reason": cleaned})
+        return cleaned
 
     def _item(self, caller: Caller, item_id: uuid.UUID, permission: Permission) -> QuarantineItem:
         scopes = scope_filter_for(caller.principal, permission)

@@ -389,3 +389,67 @@ def test_erasing_a_subject_finds_it_under_its_pseudonym(gated: Gated) -> None:
     assert purged["quarantine"] >= 1
     left = gated.client.get("/v1/memories", params={"subject": EMAIL}, headers=auth(ADMIN_KEY))
     assert left.json()["items"] == []
+
+
+def test_a_credential_in_free_text_for_the_audit_trail_is_refused(gated: Gated) -> None:
+    client = gated.client
+    admin = auth(ADMIN_KEY)
+    lowercase_stripe = "sk_live_" + "51h8xq2ezvkylo2c9mn4pr7tw"
+    held = client.get("/v1/quarantine", params={"status": "pending"}, headers=admin).json()
+    item = held["items"][0]["id"]
+    before = client.get("/v1/audit", params={"order": "desc", "limit": 1}, headers=admin)
+    last_seq = before.json()["items"][0]["seq"]
+    refused = [
+        (
+            "name",
+            client.post(
+                "/v1/keys", json={"name": f"bot {SECRETS['github']}", "grants": []}, headers=admin
+            ),
+        ),
+        (
+            "name",
+            client.put(
+                f"/v1/policies/{lowercase_stripe}", json={"scope": "acme/**"}, headers=admin
+            ),
+        ),
+        (
+            "name",
+            client.put(
+                f"/v1/retention/policies/{lowercase_stripe}",
+                json={"scope": "acme/**", "applies_to": "memories"},
+                headers=admin,
+            ),
+        ),
+        (
+            "reason",
+            client.post(f"/v1/quarantine/{item}/reveal", json={"reason": PASSWORD}, headers=admin),
+        ),
+        (
+            "reason",
+            client.post(
+                f"/v1/quarantine/{item}/release",
+                json={"mode": "redacted", "reason": f"ok {SECRETS['openai']}"},
+                headers=admin,
+            ),
+        ),
+        (
+            "reason",
+            client.post(f"/v1/quarantine/{item}/reject", json={"reason": AWS_PAIR}, headers=admin),
+        ),
+    ]
+    for field_name, response in refused:
+        assert response.status_code == 422, response.text
+        assert f"{field_name}:" in response.json()["detail"]
+        assert [v[:6] for v in EVERY_VALUE | {lowercase_stripe} if v in response.text] == []
+    # Nothing happened: no event was appended, the item is still pending, no key was made.
+    after = client.get("/v1/audit", params={"order": "desc", "limit": 10}, headers=admin)
+    new_events = [e["action"] for e in after.json()["items"] if e["seq"] > last_seq]
+    assert set(new_events) <= {"audit.query"}, new_events  # our own reads of the trail
+    assert client.get(f"/v1/quarantine/{item}", headers=admin).json()["status"] == "pending"
+    names = [k["name"] for k in client.get("/v1/keys", headers=admin).json()["items"]]
+    assert not any(SECRETS["github"] in n for n in names)
+    # Ordinary free text still passes.
+    ok = client.post(
+        "/v1/keys", json={"name": "support bot (emily's team)", "grants": []}, headers=admin
+    )
+    assert ok.status_code == 201, ok.text

@@ -14,6 +14,12 @@ Run: ``.venv/bin/python bench/bench_ab.py base: one:MEMORY_INDEX_SEARCH_THREADS=
 [--kind scoped] [--gap-ms 10] [--rounds 4] [--stores DIR]``. Prints per variant the p50 over
 all timed searches (client and in-app), then each round's, for the rounds to be compared
 pairwise. Not a test.
+
+``--kind write`` times single writes instead (``POST /v1/memories``: content and a topic tag,
+as ``bench_recall.py --writes``); ``--kind write-fields`` adds what an agent's write usually
+carries besides its content (a subject, a second tag, three metadata values and a source).
+Every variant gets the same bodies. Two versions of the code compare by giving one variant
+``PYTHONPATH=<a git worktree of the other commit>``.
 """
 
 from __future__ import annotations
@@ -27,10 +33,33 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
-from bench_core import ADMIN_KEY, REPO, Server, free_port, log, scope_names
+from bench_core import ADMIN_KEY, REPO, Server, free_port, log, memory_text, scope_names
 from bench_recall import SEARCH_KINDS, SEED, app_seconds, load_store, search_body
+
+WRITE_KINDS = ("write", "write-fields")
+
+
+def request_for(rng: random.Random, scopes: list[str], kind: str) -> tuple[str, dict[str, Any]]:
+    """(path, body) of one timed request of ``kind``."""
+    if kind not in WRITE_KINDS:
+        return "/v1/memories/search", search_body(rng, scopes, kind)[0]
+    content, tag = memory_text(rng)
+    body: dict[str, Any] = {"content": content, "scope": rng.choice(scopes), "tags": [tag]}
+    if kind == "write-fields":
+        body |= {
+            "subject": f"user-{rng.randrange(1000)}",
+            "tags": [tag, rng.choice(["prefs", "ops", "billing"])],
+            "metadata": {
+                "agent": "support-bot",
+                "session": f"s-{rng.randrange(10**6)}",
+                "channel": rng.choice(["chat", "email", "phone"]),
+            },
+            "source": {"kind": "agent", "tool": "crm"},
+        }
+    return "/v1/memories", body
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, str]]:
@@ -44,7 +73,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("variants", nargs="+", type=parse_variant, metavar="NAME:VAR=VALUE,...")
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--scopes", type=int, default=50)
-    parser.add_argument("--kind", choices=SEARCH_KINDS, default="scoped")
+    parser.add_argument("--kind", choices=(*SEARCH_KINDS, *WRITE_KINDS), default="scoped")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--per-round", type=int, default=300, help="timed searches per variant")
     parser.add_argument("--block", type=int, default=25, help="searches per turn of a variant")
@@ -80,24 +109,24 @@ def run(args: argparse.Namespace, work: Path) -> None:
                 httpx.Client(base_url=server.base_url, headers=headers, timeout=120.0)
             )
         for _ in range(args.warmup):
-            body = search_body(rng, scopes, args.kind)[0]
+            path, body = request_for(rng, scopes, args.kind)
             for client in clients.values():
-                client.post("/v1/memories/search", json=body).raise_for_status()
+                client.post(path, json=body).raise_for_status()
         for round_ in range(args.rounds):
             for _ in range(args.per_round // args.block):
-                bodies = [search_body(rng, scopes, args.kind)[0] for _ in range(args.block)]
+                requests = [request_for(rng, scopes, args.kind) for _ in range(args.block)]
                 order = list(names)
                 rng.shuffle(order)
                 for name in order:
-                    for body in bodies:
+                    for path, body in requests:
                         time.sleep(args.gap_ms / 1000)
                         start = time.perf_counter()
-                        response = clients[name].post("/v1/memories/search", json=body)
+                        response = clients[name].post(path, json=body)
                         client_s[name][round_].append(time.perf_counter() - start)
                         response.raise_for_status()
                         app_s[name][round_].append(app_seconds(response))
             log(f"round {round_ + 1}/{args.rounds} done")
-    print(f"{args.kind} searches at {args.size:,}, gap {args.gap_ms} ms; p50 ms")
+    print(f"{args.kind} requests at {args.size:,}, gap {args.gap_ms} ms; p50 ms")
     for name in names:
         rounds = [statistics.median(r) * 1000 for r in client_s[name]]
         in_app = [statistics.median(r) * 1000 for r in app_s[name]]

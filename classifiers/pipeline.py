@@ -43,6 +43,10 @@ class ClassifierFailedError(Exception):
     """A classifier raised; the caller must fail closed (quarantine, never store)."""
 
 
+class ClassificationStoppedError(ClassifierFailedError):
+    """The caller asked the pipeline to stop (its time was up) before every classifier ran."""
+
+
 @runtime_checkable
 class ViewReader(Protocol):
     """A classifier that reads the normalised views itself because it needs their kinds.
@@ -79,16 +83,22 @@ class ClassificationPipeline:
         """
         return self.findings_many([text])[0]
 
-    def findings_many(self, texts: Sequence[str]) -> list[list[Finding]]:
+    def findings_many(
+        self, texts: Sequence[str], stop: Callable[[], bool] | None = None
+    ) -> list[list[Finding]]:
         """:meth:`findings` for each of ``texts``; a batch classifier gets them all at once.
 
         The result is the same as classifying the texts one by one. If any classifier raises,
         the whole call raises :class:`ClassifierFailedError`: a caller that wants to hold back
-        only the text that broke it retries the texts one at a time.
+        only the text that broke it retries the texts one at a time. ``stop`` is asked before
+        each classifier: once it is true the call ends with :class:`ClassificationStoppedError`
+        (so work nobody waits for any more ends within one classifier's run).
         """
         readings = [views(text) for text in texts]
         found: list[list[Finding]] = [[] for _ in texts]
         for classifier in self._classifiers:
+            if stop is not None and stop():
+                raise ClassificationStoppedError(classifier.name)
             try:
                 if isinstance(classifier, ViewReader):
                     for i, text in enumerate(texts):

@@ -28,7 +28,11 @@ from multiprocessing.synchronize import Barrier
 from threading import BrokenBarrierError
 
 from classifiers.findings import Finding
-from classifiers.pipeline import ClassificationPipeline, ClassifierFailedError
+from classifiers.pipeline import (
+    ClassificationPipeline,
+    ClassificationStoppedError,
+    ClassifierFailedError,
+)
 
 PipelineFactory = Callable[[], ClassificationPipeline]
 """Builds the pipeline in a worker; must be picklable (a module-level function or a partial)."""
@@ -119,8 +123,13 @@ class ProcessPoolPipeline(ClassificationPipeline):
         """How many worker processes classify."""
         return self._workers
 
-    def findings_many(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """:meth:`ClassificationPipeline.findings_many`, in one worker process."""
+    def findings_many(
+        self, texts: Sequence[str], stop: Callable[[], bool] | None = None
+    ) -> list[list[Finding]]:
+        """:meth:`ClassificationPipeline.findings_many`, in one worker process (``stop`` is
+        asked once, before the work is sent: a worker runs a call to its end)."""
+        if stop is not None and stop():
+            raise ClassificationStoppedError("worker process")
         executor = self._executor
         try:
             return executor.submit(_worker_findings, list(texts)).result()

@@ -51,5 +51,14 @@ class StoreUnavailable(MemoryServiceError):
     """A backing store did not answer; the write was not acknowledged."""
 
 
+class Overloaded(MemoryServiceError):
+    """The write could not be classified in time (or at all); nothing was stored. Retryable:
+    ``retry_after`` says in how many seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SealMismatch(MemoryServiceError):
     """A sealed record does not open under the binding given (another row, scope or format)."""

@@ -24,6 +24,7 @@ _DOMAIN: dict[type[errors.MemoryServiceError], tuple[int, str]] = {
     errors.IdempotencyConflict: (422, "Idempotency key reused"),
     errors.PolicyRejected: (422, "Rejected by policy"),
     errors.StoreUnavailable: (503, "Store unavailable"),
+    errors.Overloaded: (503, "Not classified in time"),
 }
 
 
@@ -41,7 +42,7 @@ def problem(
 def _domain_detail(exc: errors.MemoryServiceError) -> str:
     # Only InvalidInput carries a message we wrote for the caller; the rest stay generic so an
     # error never tells one scope about another.
-    if isinstance(exc, errors.InvalidInput | errors.PolicyRejected):
+    if isinstance(exc, errors.InvalidInput | errors.PolicyRejected | errors.Overloaded):
         return str(exc)
     if isinstance(exc, errors.ScopeDenied):
         return f"the key lacks {exc} on that scope" if str(exc) else "not permitted"
@@ -65,7 +66,10 @@ def handle_domain_error(
     if isinstance(exc, errors.PolicyRejected):
         # API.md: a policy rejection is a 422 problem whose "status" reads "rejected".
         extra = {"status": "rejected", "findings": exc.findings}
-    return problem(status, title, detail, extra)
+    response = problem(status, title, detail, extra)
+    if isinstance(exc, errors.Overloaded):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def handle_validation_error(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import structlog
@@ -14,11 +16,32 @@ from classifiers.pipeline import ClassificationPipeline, apply
 from classifiers.policy import Action, Policy
 from classifiers.record import FAILED, Layout, RecordDecision, decide_record
 from memory_service.domain.ports import Pseudonymizer
+from memory_service.services.fair_queue import FairQueue, Stop
 
 _log = structlog.get_logger("memory_service.gate")
 
 # Used for search queries: every PII value becomes the pseudonym stored memories carry.
 _QUERY_POLICY = Policy(secret=Action.ALLOW, injection=Action.ALLOW, pii=Action.PSEUDONYMIZE)
+
+
+# Characters of record text per queue unit: a unit of short records stays one batch (spaCy is
+# cheaper per text in a batch), long ones go one at a time.
+UNIT_CHARS = 16_384
+_QUERIES = "search queries"  # the queue's owner for search-time classification
+
+
+def _units(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
+    """Consecutive indexes grouped into units of at most ``batch_size`` records and
+    :data:`UNIT_CHARS` characters (a longer record is a unit of its own)."""
+    units: list[list[int]] = []
+    size = 0
+    for i, length in enumerate(lengths):
+        if not units or len(units[-1]) >= batch_size or size + length > UNIT_CHARS:
+            units.append([])
+            size = 0
+        units[-1].append(i)
+        size += length
+    return units
 
 
 def org_of(scope: str) -> str:
@@ -39,7 +62,16 @@ def _softened(policy: Policy) -> Policy:
 
 
 class ContentGate:
-    """Classify with a time limit and the scope's policy; fail closed on error or timeout."""
+    """Classify with a time limit and the scope's policy; fail closed on error or timeout.
+
+    Classification runs on a :class:`FairQueue`: each caller (API key) has its own queue,
+    workers take the callers in turn, and one caller never holds every worker, so a key that
+    sends heavy batches delays its own writes, not another key's. A write's records go to the
+    queue in units of at most ``batch_size`` records and :data:`UNIT_CHARS` characters (a
+    heavy batch is many small turns, not one long one), each unit with ``timeout_seconds`` more
+    than the one before it; a unit that cannot be classified in its time is told to stop at
+    the next classifier, and what is still queued is not started.
+    """
 
     def __init__(
         self,
@@ -51,6 +83,7 @@ class ContentGate:
         workers: int = 2,
         batch_size: int = 16,
         owns_pipeline: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pipeline = pipeline
         self._owns_pipeline = owns_pipeline  # close() stops its worker processes, if any
@@ -58,9 +91,8 @@ class ContentGate:
         self._pseudonymizer = pseudonymizer
         self._timeout = timeout_seconds
         self._batch_size = batch_size
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="classify"
-        )
+        self._clock = clock
+        self._queue = FairQueue(workers, clock=clock, name="classify")
 
     @property
     def pseudonymizer(self) -> Pseudonymizer:
@@ -76,41 +108,44 @@ class ContentGate:
 
         return pseudonym
 
-    def decide(self, record: Mapping[str, Any], scope: str) -> RecordDecision:
-        """The verdict on every field of a write for ``scope``; a failure or timeout holds it.
+    def decide(self, record: Mapping[str, Any], scope: str, *, owner: str) -> RecordDecision:
+        """The verdict on every field of a write for ``scope``; a failure or timeout is
+        :data:`~classifiers.record.FAILED`.
 
-        ``record`` maps field names to what the write stores (see :mod:`classifiers.record`).
+        ``record`` maps field names to what the write stores (see :mod:`classifiers.record`);
+        ``owner`` is whose turn it takes in the queue (the caller's key).
         """
-        return self.decide_many([(record, scope)])[0]
+        return self.decide_many([(record, scope)], owner=owner)[0]
 
-    def decide_many(self, items: Sequence[tuple[Mapping[str, Any], str]]) -> list[RecordDecision]:
-        """:meth:`decide` for each ``(record, scope)``, classified in batches of ``batch_size``.
+    def decide_many(
+        self, items: Sequence[tuple[Mapping[str, Any], str]], *, owner: str
+    ) -> list[RecordDecision]:
+        """:meth:`decide` for each ``(record, scope)``.
 
-        A batch that fails or times out is classified again one record at a time, so that only
-        the record that broke a classifier is held back; each batch gets the per-write timeout.
+        Once one unit fails or runs out of time, the rest are given up (stopped or never
+        started) and every record not yet decided is FAILED: the caller refuses the write.
         """
         layouts = [Layout.of(record) for record, _ in items]
-        chunks = [
-            list(range(i, min(i + self._batch_size, len(items))))
-            for i in range(0, len(items), self._batch_size)
-        ]
-        futures = [
-            self._pool.submit(self._pipeline.findings_many, [layouts[i].text for i in chunk])
-            for chunk in chunks
+        units = _units([len(layout.text) for layout in layouts], self._batch_size)
+        tickets = [
+            self._queue.submit(
+                owner,
+                partial(self._findings, [layouts[i].text for i in unit]),
+                timeout=self._timeout * (n + 1),
+            )
+            for n, unit in enumerate(units)
         ]
         decisions: list[RecordDecision] = []
-        for chunk, future in zip(chunks, futures, strict=True):
+        for unit, ticket in zip(units, tickets, strict=True):
             try:
-                found = future.result(timeout=self._timeout)
-            except Exception as exc:  # noqa: BLE001 - whatever broke, the text must not pass
-                future.cancel()
+                found = ticket.future.result(timeout=max(0.0, ticket.deadline - self._clock()))
+            except BaseException as exc:  # noqa: BLE001 - whatever broke, the text must not pass
+                # The type only: a classifier's message may quote the text it choked on.
                 _log.warning("classification_failed", error_type=type(exc).__name__)
-                if len(chunk) == 1:
-                    decisions.append(FAILED)
-                else:  # retried one by one, each failing closed on its own
-                    decisions.extend(self.decide(*items[i]) for i in chunk)
-                continue
-            for i, findings in zip(chunk, found, strict=True):
+                for left in tickets:
+                    left.give_up()
+                return decisions + [FAILED] * (len(items) - len(decisions))
+            for i, findings in zip(unit, found, strict=True):
                 record, scope = items[i]
                 decisions.append(
                     decide_record(
@@ -122,6 +157,13 @@ class ContentGate:
                     )
                 )
         return decisions
+
+    def waiting(self, owner: str) -> int:
+        """Units of ``owner``'s writes still queued for classification (not yet started)."""
+        return self._queue.waiting(owner)
+
+    def _findings(self, texts: list[str], stop: Stop) -> list[list[Finding]]:
+        return self._pipeline.findings_many(texts, stop)
 
     def decide_for_release(self, record: Mapping[str, Any], scope: str) -> RecordDecision:
         """A reviewer's "release redacted": the scope's policy, with every finding that would
@@ -153,13 +195,13 @@ class ContentGate:
         ]
 
     def query_pii(self, query: str) -> concurrent.futures.Future[list[Finding]]:
-        """Start looking for personal data in a search query, on the classification pool, so
+        """Start looking for personal data in a search query, on the classification queue, so
         that the caller can embed and search the query as written meanwhile."""
 
-        def pii() -> list[Finding]:
-            return [f for f in self._pipeline.findings(query) if f.kind is Kind.PII]
+        def pii(stop: Stop) -> list[Finding]:
+            return [f for f in self._pipeline.findings_many([query], stop)[0] if f.kind is Kind.PII]
 
-        return self._pool.submit(pii)
+        return self._queue.submit(_QUERIES, pii, timeout=self._timeout).future
 
     def variants_for(
         self, query: str, findings: Sequence[Finding], orgs: Sequence[str]
@@ -179,6 +221,6 @@ class ContentGate:
         return self.variants_for(query, self.query_pii(query).result(), orgs)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._queue.close()
         if self._owns_pipeline:
             self._pipeline.close()

@@ -30,7 +30,13 @@ from memory_service.domain.models import (
 from memory_service.domain.ports import ControlStore, Embedder, MemoryIndex
 from memory_service.domain.pseudonyms import tokens_in
 from memory_service.domain.scopes import ScopeFilter, ScopePattern, parse_scope
-from memory_service.errors import InvalidInput, NotFound, PolicyRejected, VersionConflict
+from memory_service.errors import (
+    InvalidInput,
+    NotFound,
+    Overloaded,
+    PolicyRejected,
+    VersionConflict,
+)
 from memory_service.services import validation
 from memory_service.services.gate import ContentGate
 from memory_service.services.index_writer import IndexWriter, memory_from_version
@@ -145,8 +151,10 @@ class MemoryService:
         # Every field is classified, and the items together: the NER is cheaper per text in a
         # batch, and a process pool spreads the batches over the cores.
         decisions = self._gate.decide_many(
-            [(record, item.scope) for record, (item, _) in zip(records, checked, strict=True)]
+            [(record, item.scope) for record, (item, _) in zip(records, checked, strict=True)],
+            owner=caller.principal.key_id,
         )
+        _refuse_unclassified(decisions)
         outcomes: list[BatchOutcome] = []
         to_store: list[VersionRecord] = []
         rejections: list[AuditEntry] = []
@@ -308,7 +316,8 @@ class MemoryService:
         stored: dict[str, Any] = {}
         classification = current.classification
         if given:
-            decision = self._gate.decide(given, current.scope)
+            decision = self._gate.decide(given, current.scope, owner=caller.principal.key_id)
+            _refuse_unclassified([decision])
             if decision.outcome is Action.REJECT:
                 summaries = _classification(decision).findings
                 self._control.record_audit(
@@ -623,6 +632,20 @@ class MemoryService:
 
 def _expired(version: VersionRecord, now: datetime) -> bool:
     return version.expires_at is not None and version.expires_at <= now
+
+
+# Seconds a caller is asked to wait before retrying a write that was not classified in time.
+RETRY_AFTER_SECONDS = 5
+
+
+def _refuse_unclassified(decisions: Sequence[RecordDecision]) -> None:
+    """A write that could not be classified is refused as a whole, nothing stored: holding it
+    would keep someone's raw text for reviewers on the strength of a classifier's failure."""
+    if any(d.failed for d in decisions):
+        raise Overloaded(
+            "the write could not be classified in time; nothing was stored, retry later",
+            RETRY_AFTER_SECONDS,
+        )
 
 
 def write_record(item: NewMemory) -> dict[str, Any]:

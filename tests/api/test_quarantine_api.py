@@ -330,25 +330,22 @@ def test_a_held_write_keeps_every_field_sealed_and_releases_them_all(
     assert memory["content"] == "deploy notes"
 
 
-def test_a_write_that_could_not_be_classified_shows_no_preview(
+def test_a_write_that_could_not_be_classified_is_refused_not_held(
     client: TestClient[Any], runtime: Runtime, monkeypatch: Any
 ) -> None:
     agent = auth(make_key(client, "agent", ("acme/**", RW)))
-    reviewer = auth(make_key(client, "reviewer", ("acme/**", REVIEW)))
 
-    def broken(_texts: Any) -> Any:
+    def broken(_texts: Any, _stop: Any = None) -> Any:
         raise RuntimeError
 
     monkeypatch.setattr(runtime.gate._pipeline, "findings_many", broken)
-    held = client.post(
-        "/v1/memories",
-        json={"content": f"innocent text {KEY_ID}", "scope": "acme/bot", "tags": ["mine"]},
-        headers=agent,
-    )
-    assert held.status_code == 202, held.text
-    shown = client.get(f"/v1/quarantine/{held.json()['quarantine_id']}", headers=reviewer).json()
-    assert shown["reason"] == "classifier_failed"
-    assert shown["preview"] is None
-    assert shown["tags"] == []
-    assert shown["metadata"] == {}
-    assert KEY_ID not in str(shown)
+    body = {"content": f"innocent text {KEY_ID}", "scope": "acme/bot", "tags": ["mine"]}
+    refused = client.post("/v1/memories", json=body, headers=agent)
+    assert refused.status_code == 503, refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    assert KEY_ID not in refused.text
+    batch = client.post("/v1/memories/batch", json={"items": [body, body]}, headers=agent)
+    assert batch.status_code == 503
+    # Nothing was stored, held or indexed: no reviewer ever sees the unread text.
+    assert client.get("/v1/quarantine", headers=ADMIN).json()["items"] == []
+    assert client.get("/v1/memories", headers=agent).json()["items"] == []

@@ -56,7 +56,7 @@ def content_of(decision: RecordDecision) -> str | None:
 
 def test_a_slow_classifier_times_out_into_quarantine() -> None:
     started = time.perf_counter()
-    decision = gate(Slow(), timeout=0.05).decide({"content": "anything"}, "acme")
+    decision = gate(Slow(), timeout=0.05).decide({"content": "anything"}, "acme", owner="k")
     assert time.perf_counter() - started < 0.4
     assert decision.outcome is Action.QUARANTINE
     assert decision.failed
@@ -65,9 +65,9 @@ def test_a_slow_classifier_times_out_into_quarantine() -> None:
 
 def test_pseudonyms_are_typed_stable_and_per_org() -> None:
     g = gate(Names())
-    first = content_of(g.decide({"content": "Emily likes tea"}, "acme/globex"))
-    again = content_of(g.decide({"content": "ask Emily"}, "acme/initech"))
-    other_org = content_of(g.decide({"content": "Emily likes tea"}, "umbrella"))
+    first = content_of(g.decide({"content": "Emily likes tea"}, "acme/globex", owner="k"))
+    again = content_of(g.decide({"content": "ask Emily"}, "acme/initech", owner="k"))
+    other_org = content_of(g.decide({"content": "Emily likes tea"}, "umbrella", owner="k"))
     assert first is not None
     assert again is not None
     assert other_org is not None
@@ -83,7 +83,9 @@ def test_query_variants_only_when_the_query_names_someone() -> None:
     variants = g.query_variants("what does Emily like", ["acme", "umbrella"])
     assert set(variants) == {"acme", "umbrella"}
     assert all("Emily" not in v for v in variants.values())
-    assert variants["acme"] == content_of(g.decide({"content": "what does Emily like"}, "acme"))
+    assert variants["acme"] == content_of(
+        g.decide({"content": "what does Emily like"}, "acme", owner="k")
+    )
 
 
 def test_sealing_round_trip_binds_the_record_and_survives_rotation() -> None:

@@ -163,35 +163,35 @@ def gate(*classifiers: object, timeout: float = 2.0, batch_size: int = 16) -> Co
 def test_batch_decisions_equal_one_by_one_decisions_for_every_scope() -> None:
     g = gate(email(), token())
     items = [(text, scope) for text in TEXTS for scope in ("acme", "globex/x", "strict")]
-    assert g.decide_many([({"content": t}, s) for t, s in items]) == [
-        g.decide({"content": text}, scope) for text, scope in items
+    assert g.decide_many([({"content": t}, s) for t, s in items], owner="k") == [
+        g.decide({"content": text}, scope, owner="k") for text, scope in items
     ]
 
 
 def test_batches_are_cut_to_the_batch_size() -> None:
     batch = email()
     gate(batch, batch_size=2).decide_many(
-        [({"content": f"t{i} a@b.com"}, "acme") for i in range(5)]
+        [({"content": f"t{i} a@b.com"}, "acme") for i in range(5)], owner="k"
     )
     assert sorted(batch.batches) == [2, 2]  # the fifth text is a batch of one: classify()
 
 
-def test_only_the_text_that_breaks_a_classifier_is_held_back() -> None:
-    decisions = gate(email(), BreaksOn("boom")).decide_many(
-        [({"content": t}, "acme") for t in ("bob@zz.com", "boom", "likes tea")]
+def test_a_classifier_that_breaks_fails_the_whole_write_and_stops_the_rest() -> None:
+    batch = email()
+    decisions = gate(batch, BreaksOn("boom"), batch_size=1).decide_many(
+        [({"content": t}, "acme") for t in ("bob@zz.com", "boom", "likes tea", "more")],
+        owner="k",
     )
-    assert [d.outcome for d in decisions] == [
-        Action.PSEUDONYMIZE,
-        Action.QUARANTINE,
-        Action.ALLOW,
-    ]
-    assert [d.failed for d in decisions] == [False, True, False]
-    assert decisions[1].fields is None
+    # The write is refused as a whole (the service answers 503): nothing of it is decided.
+    assert [d.failed for d in decisions] == [False, True, True, True]
+    assert all(d.fields is None for d in decisions[1:])
 
 
 def test_a_lone_text_that_times_out_is_held_without_a_second_try() -> None:
     started = time.perf_counter()
-    (decision,) = gate(Sleepy(), timeout=0.05).decide_many([({"content": "anything"}, "acme")])
+    (decision,) = gate(Sleepy(), timeout=0.05).decide_many(
+        [({"content": "anything"}, "acme")], owner="k"
+    )
     assert decision.failed
     assert decision.outcome is Action.QUARANTINE
     assert time.perf_counter() - started < 0.25  # not waiting for a retry

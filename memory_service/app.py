@@ -304,6 +304,7 @@ def build_runtime(
         undo_window=timedelta(seconds=settings.undo_window_seconds),
         retention_cutoff=retention_policies.cutoff,
         forms=forms,
+        hold_unclassified=policies.hold_unclassified,
         query_variants=NerVariants(gate, control.scope_roots).start
         if settings.query_pseudonyms == "ner"
         else None,

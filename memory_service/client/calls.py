@@ -168,6 +168,7 @@ class PolicyFields(TypedDict, total=False):
     pii_types: Mapping[str, str]
     min_score: float
     two_person_release: bool
+    hold_unclassified: bool
 
 
 class RetentionFields(TypedDict):

@@ -241,6 +241,7 @@ class Policy(msgspec.Struct, frozen=True):
     pii_types: dict[str, str] = msgspec.field(default_factory=dict)
     min_score: float | None = None
     two_person_release: bool = False
+    hold_unclassified: bool = False
 
 
 class PolicyList(msgspec.Struct, frozen=True):

@@ -167,6 +167,9 @@ class PolicyRecord:
     updated_at: datetime
     updated_by: str
     two_person_release: bool = False
+    # A write the classifiers could not read in time is held (sealed, shown to nobody until
+    # revealed) instead of refused with 503.
+    hold_unclassified: bool = False
 
 
 @dataclass(frozen=True, slots=True)

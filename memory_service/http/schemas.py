@@ -229,6 +229,8 @@ class PutPolicy(msgspec.Struct, forbid_unknown_fields=True):
     min_score: Annotated[float, msgspec.Meta(ge=0.0, le=1.0)] | None = None
     # Releasing as-is an item that holds a secret then needs two reviewers, neither the writer.
     two_person_release: bool = False
+    # A write the classifiers could not read in time is held for review instead of a 503.
+    hold_unclassified: bool = False
 
 
 class PolicyOut(msgspec.Struct):
@@ -242,6 +244,7 @@ class PolicyOut(msgspec.Struct):
     updated_at: datetime
     updated_by: str
     two_person_release: bool
+    hold_unclassified: bool
 
 
 class PolicyList(msgspec.Struct):

@@ -114,6 +114,7 @@ class MemoryService:
         query_variants: QueryVariants | None = None,
         retention_cutoff: Callable[[str, datetime], datetime | None] = lambda _s, _n: None,
         forms: StoredForms | None = None,
+        hold_unclassified: Callable[[str], bool] = lambda _scope: False,
     ) -> None:
         self._control = control
         self._index = index
@@ -126,6 +127,7 @@ class MemoryService:
         self._writer = writer
         self._retention_cutoff = retention_cutoff
         self._forms = forms or StoredForms(gate, control.scope_roots)
+        self._hold_unclassified = hold_unclassified
         self._query_variants = (
             query_variants or PseudonymLookup(index, gate.pseudonymizer, control.scope_roots).start
         )
@@ -154,7 +156,7 @@ class MemoryService:
             [(record, item.scope) for record, (item, _) in zip(records, checked, strict=True)],
             owner=caller.principal.key_id,
         )
-        _refuse_unclassified(decisions)
+        self._refuse_unclassified(decisions, [item.scope for item, _ in checked])
         outcomes: list[BatchOutcome] = []
         to_store: list[VersionRecord] = []
         rejections: list[AuditEntry] = []
@@ -225,6 +227,19 @@ class MemoryService:
         subject = validation.check_subject(item.subject, self._limits)
         expires_at = validation.resolve_expiry(now, item.ttl_seconds, item.expires_at)
         return replace(item, scope=scope, subject=subject, tags=list(tags)), expires_at
+
+    def _refuse_unclassified(
+        self, decisions: Sequence[RecordDecision], scopes: Sequence[str]
+    ) -> None:
+        """A write that could not be classified is refused as a whole, nothing stored, unless
+        the policy of every scope it failed in says to hold it: holding it would keep someone's
+        raw text for reviewers on the strength of a classifier's failure."""
+        failed = [scope for d, scope in zip(decisions, scopes, strict=True) if d.failed]
+        if failed and not all(self._hold_unclassified(scope) for scope in failed):
+            raise Overloaded(
+                "the write could not be classified in time; nothing was stored, retry later",
+                RETRY_AFTER_SECONDS,
+            )
 
     @staticmethod
     def _provenance(caller: Caller, source: dict[str, Any]) -> Provenance:
@@ -317,7 +332,7 @@ class MemoryService:
         classification = current.classification
         if given:
             decision = self._gate.decide(given, current.scope, owner=caller.principal.key_id)
-            _refuse_unclassified([decision])
+            self._refuse_unclassified([decision], [current.scope])
             if decision.outcome is Action.REJECT:
                 summaries = _classification(decision).findings
                 self._control.record_audit(
@@ -636,16 +651,6 @@ def _expired(version: VersionRecord, now: datetime) -> bool:
 
 # Seconds a caller is asked to wait before retrying a write that was not classified in time.
 RETRY_AFTER_SECONDS = 5
-
-
-def _refuse_unclassified(decisions: Sequence[RecordDecision]) -> None:
-    """A write that could not be classified is refused as a whole, nothing stored: holding it
-    would keep someone's raw text for reviewers on the strength of a classifier's failure."""
-    if any(d.failed for d in decisions):
-        raise Overloaded(
-            "the write could not be classified in time; nothing was stored, retry later",
-            RETRY_AFTER_SECONDS,
-        )
 
 
 def write_record(item: NewMemory) -> dict[str, Any]:

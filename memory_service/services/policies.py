@@ -58,6 +58,11 @@ class PolicyService:
         record = self._governing(scope)
         return DEFAULT if record is None else to_policy(record)
 
+    def hold_unclassified(self, scope: str) -> bool:
+        """Whether a write to ``scope`` that could not be classified is held, not refused."""
+        record = self._governing(scope)
+        return record is not None and record.hold_unclassified
+
     def two_person_release(self, scope: str) -> bool:
         """Whether releasing a secret as-is in ``scope`` needs a second reviewer."""
         record = self._governing(scope)
@@ -87,6 +92,7 @@ class PolicyService:
         pii_types: dict[str, str],
         min_score: float,
         two_person_release: bool = False,
+        hold_unclassified: bool = False,
     ) -> PolicyRecord:
         """Create or replace the policy ``name``; the caller must administer its whole pattern."""
         principal = caller.principal
@@ -115,6 +121,7 @@ class PolicyService:
             updated_at=self._clock(),
             updated_by=principal.name,
             two_person_release=two_person_release,
+            hold_unclassified=hold_unclassified,
         )
         entry = audit_entry(
             caller,
@@ -152,6 +159,7 @@ def _policy_json(record: PolicyRecord) -> dict[str, object]:
         "pii_types": record.pii_types,
         "min_score": str(record.min_score),
         "two_person_release": record.two_person_release,
+        "hold_unclassified": record.hold_unclassified,
     }
 
 

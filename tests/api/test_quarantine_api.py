@@ -349,3 +349,37 @@ def test_a_write_that_could_not_be_classified_is_refused_not_held(
     # Nothing was stored, held or indexed: no reviewer ever sees the unread text.
     assert client.get("/v1/quarantine", headers=ADMIN).json()["items"] == []
     assert client.get("/v1/memories", headers=agent).json()["items"] == []
+
+
+def test_a_policy_may_hold_what_could_not_be_classified_shown_to_nobody(
+    client: TestClient[Any], runtime: Runtime, monkeypatch: Any
+) -> None:
+    policy = {"scope": "acme/bot/**", "hold_unclassified": True}
+    put = client.put("/v1/policies/hold-bot", json=policy, headers=ADMIN)
+    assert put.status_code == 200, put.text
+    assert put.json()["hold_unclassified"] is True
+    agent = auth(make_key(client, "agent", ("acme/**", RW)))
+    reviewer = auth(make_key(client, "reviewer", ("acme/**", REVEAL)))
+
+    def broken(_texts: Any, _stop: Any = None) -> Any:
+        raise RuntimeError
+
+    monkeypatch.setattr(runtime.gate._pipeline, "findings_many", broken)
+    body = {"content": f"innocent text {KEY_ID}", "scope": "acme/bot", "tags": ["mine"]}
+    held = client.post("/v1/memories", json=body, headers=agent)
+    assert held.status_code == 202, held.text
+    # Elsewhere the same failure is still a refusal.
+    elsewhere = client.post("/v1/memories", json={**body, "scope": "acme/ops"}, headers=agent)
+    assert elsewhere.status_code == 503
+    item = held.json()["quarantine_id"]
+    shown = client.get(f"/v1/quarantine/{item}", headers=reviewer).json()
+    assert shown["reason"] == "classifier_failed"
+    assert (shown["preview"], shown["tags"], shown["metadata"]) == (None, [], {})
+    assert KEY_ID not in str(shown)
+    monkeypatch.undo()  # the classifiers are back (the reason is classified too)
+    revealed = client.post(
+        f"/v1/quarantine/{item}/reveal", json={"reason": "INC-3"}, headers=reviewer
+    )
+    assert revealed.status_code == 200, revealed.text
+    assert revealed.json()["tags"] == ["mine"]
+    assert KEY_ID in revealed.json()["content"]

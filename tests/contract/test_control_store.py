@@ -173,7 +173,7 @@ def test_migrate_is_idempotent(control_store: SqlControlStore) -> None:
     control_store.migrate()
     with control_store.engine.connect() as conn:
         revisions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    assert revisions == ["0005"]
+    assert revisions == ["0006"]
     assert control_store.count_keys() == 0
 
 

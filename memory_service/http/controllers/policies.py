@@ -30,6 +30,7 @@ def _out(record: PolicyRecord) -> schemas.PolicyOut:
         updated_at=record.updated_at,
         updated_by=record.updated_by,
         two_person_release=record.two_person_release,
+        hold_unclassified=record.hold_unclassified,
     )
 
 
@@ -66,6 +67,7 @@ class PolicyController(Controller):
                 pii_types=dict(data.pii_types or {}),
                 min_score=data.min_score if data.min_score is not None else 0.0,
                 two_person_release=data.two_person_release,
+                hold_unclassified=data.hold_unclassified,
             )
         )
         return _out(record)

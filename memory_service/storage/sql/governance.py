@@ -48,6 +48,7 @@ class SqlPolicyStore:
                 pii_types=dict(row["pii_types"]),
                 min_score=row["min_score"],
                 two_person_release=bool(row["two_person_release"]),
+                hold_unclassified=bool(row["hold_unclassified"]),
                 updated_at=row["updated_at"],
                 updated_by=row["updated_by"],
             )
@@ -63,6 +64,7 @@ class SqlPolicyStore:
             "pii_types": record.pii_types,
             "min_score": record.min_score,
             "two_person_release": record.two_person_release,
+            "hold_unclassified": record.hold_unclassified,
             "updated_at": record.updated_at,
             "updated_by": record.updated_by,
         }

@@ -192,6 +192,7 @@ policies = Table(
     Column("pii_types", json_type(), nullable=False),
     Column("min_score", Float, nullable=False),
     Column("two_person_release", Boolean(create_constraint=False), nullable=False, default=False),
+    Column("hold_unclassified", Boolean(create_constraint=False), nullable=False, default=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("updated_by", Text, nullable=False),
 )

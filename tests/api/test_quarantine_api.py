@@ -330,15 +330,18 @@ def test_a_held_write_keeps_every_field_sealed_and_releases_them_all(
     assert memory["content"] == "deploy notes"
 
 
-def test_a_write_that_could_not_be_classified_is_refused_not_held(
-    client: TestClient[Any], runtime: Runtime, monkeypatch: Any
-) -> None:
-    agent = auth(make_key(client, "agent", ("acme/**", RW)))
-
+def break_the_classifiers(runtime: Runtime, monkeypatch: Any) -> None:
     def broken(_texts: Any, _stop: Any = None) -> Any:
         raise RuntimeError
 
     monkeypatch.setattr(runtime.gate._pipeline, "findings_many", broken)
+
+
+def test_a_write_that_could_not_be_classified_is_refused_not_held(
+    client: TestClient[Any], runtime: Runtime, monkeypatch: Any
+) -> None:
+    agent = auth(make_key(client, "agent", ("acme/**", RW)))
+    break_the_classifiers(runtime, monkeypatch)
     body = {"content": f"innocent text {KEY_ID}", "scope": "acme/bot", "tags": ["mine"]}
     refused = client.post("/v1/memories", json=body, headers=agent)
     assert refused.status_code == 503, refused.text
@@ -360,11 +363,7 @@ def test_a_policy_may_hold_what_could_not_be_classified_shown_to_nobody(
     assert put.json()["hold_unclassified"] is True
     agent = auth(make_key(client, "agent", ("acme/**", RW)))
     reviewer = auth(make_key(client, "reviewer", ("acme/**", REVEAL)))
-
-    def broken(_texts: Any, _stop: Any = None) -> Any:
-        raise RuntimeError
-
-    monkeypatch.setattr(runtime.gate._pipeline, "findings_many", broken)
+    break_the_classifiers(runtime, monkeypatch)
     body = {"content": f"innocent text {KEY_ID}", "scope": "acme/bot", "tags": ["mine"]}
     held = client.post("/v1/memories", json=body, headers=agent)
     assert held.status_code == 202, held.text

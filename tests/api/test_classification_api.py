@@ -200,8 +200,11 @@ def test_a_broken_classifier_fails_closed(tmp_path: Path, embedder: Any) -> None
             response = client.post(
                 "/v1/memories", json={"content": "harmless", "scope": "acme"}, headers=headers
             )
-            assert response.status_code == 202
+            # Refused, retryable, nothing stored or held (a hold would keep unread text).
+            assert response.status_code == 503
+            assert response.headers["retry-after"]
             assert client.get("/v1/memories", headers=headers).json()["items"] == []
+            assert client.get("/v1/quarantine", headers=headers).json()["items"] == []
             assert "harmless" not in response.text
     finally:
         runtime.close()

@@ -202,10 +202,14 @@ def decide_record(
         decisions[part.field, part.path, part.role] = (part, decision)
         every.extend(FieldDecided(part.field, d) for d in decision.findings)
         if part.key_len is not None:
-            # Only what lies wholly in the key is the key's: a span running on into the value
-            # (``password: hunter2``) is about the value, and the key stays readable.
+            # A span that touches the key rewrites the key too (clipped to it), even when it
+            # runs on into the value: a credential may start in a key and end in its value.
             key = part.key_part()
-            in_key = [f for f in part_found if f.end <= part.key_len and f.start < f.end]
+            in_key = [
+                _moved(f, f.start, min(f.end, part.key_len))
+                for f in part_found
+                if f.start < part.key_len and f.start < f.end
+            ]
             key_decision = apply(key.value, in_key, policy, pseudonymize)
             decisions[key.field, key.path, key.role] = (key, key_decision)
             every.extend(FieldDecided(key.field, d) for d in key_decision.findings)

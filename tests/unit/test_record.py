@@ -126,12 +126,26 @@ def test_a_key_is_rewritten_and_two_rewritten_keys_both_survive() -> None:
     }
 
 
-def test_a_span_from_key_into_value_rewrites_the_value_only() -> None:
+def test_a_value_found_by_its_key_keeps_the_key_readable() -> None:
     decision = decide(
         {"content": "c", "metadata": {"password": "hunter2"}}, Policy(secret=Action.REDACT)
     )
     assert decision.fields is not None
     assert decision.fields["metadata"] == {"password": "[REDACTED:PASSWORD]"}
+
+
+def test_a_span_from_a_key_into_its_value_rewrites_both() -> None:
+    # A credential split over a key and its value (a PEM block's body in the key, its footer
+    # as the value) must leave the key too.
+    pem = Pattern("pem", Kind.SECRET, "PRIVATE_KEY", r"BEGIN KEY[\s\S]*?END KEY")
+    record = {"content": "c", "metadata": {"BEGIN KEY abc123": "END KEY"}}
+    layout = Layout.of(record)
+    found = ClassificationPipeline([pem]).findings(layout.text)
+    held = decide_record(record, layout, found, Policy(), pseudonym)
+    assert "abc123" not in str(held.masked)
+    redacted = decide_record(record, layout, found, Policy(secret=Action.REDACT), pseudonym)
+    assert redacted.fields is not None
+    assert redacted.fields["metadata"] == {"[REDACTED:PRIVATE_KEY]": "[REDACTED:PRIVATE_KEY]"}
 
 
 def test_a_number_with_personal_data_becomes_its_pseudonym() -> None:

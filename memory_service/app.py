@@ -273,19 +273,20 @@ def build_runtime(
     )
     owns_pipeline = pipeline is None
     pipeline = pipeline or build_pipeline(settings)
-    screen = FreeTextScreen(pipeline)
-    policies = PolicyService(SqlPolicyStore(control), utc_now, screen=screen)
-    retention_policies = RetentionPolicies(
-        SqlRetentionPolicies(control, clock=utc_now), utc_now, screen=screen
-    )
     gate = ContentGate(
         pipeline,
-        policies.resolve,
+        # The policies' own names are screened by this gate, so they are built after it.
+        lambda scope: policies.resolve(scope),  # noqa: PLW0108 - bound late, on purpose
         build_pseudonymizer(settings),
         timeout_seconds=settings.classify_timeout_seconds,
         workers=max(2, settings.classify_workers),
         batch_size=settings.classify_batch_size,
         owns_pipeline=owns_pipeline,
+    )
+    screen = FreeTextScreen(gate)
+    policies = PolicyService(SqlPolicyStore(control), utc_now, screen=screen)
+    retention_policies = RetentionPolicies(
+        SqlRetentionPolicies(control, clock=utc_now), utc_now, screen=screen
     )
     sealer = build_sealer(settings)
     quarantine_store = SqlQuarantineStore(control)

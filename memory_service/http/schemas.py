@@ -77,7 +77,17 @@ class RestoreMemory(msgspec.Struct, forbid_unknown_fields=True):
 class SearchFilters(msgspec.Struct, forbid_unknown_fields=True):
     tags_any: Annotated[list[Tag], msgspec.Meta(max_length=64)] | None = None
     subject: Annotated[str, msgspec.Meta(min_length=1, max_length=256)] | None = None
-    metadata: dict[str, str | int | bool] | None = None
+    # Bounded: every string value is classified to find its stored forms.
+    metadata: (
+        Annotated[
+            dict[
+                Annotated[str, msgspec.Meta(min_length=1, max_length=128)],
+                Annotated[str, msgspec.Meta(max_length=1024)] | int | bool,
+            ],
+            msgspec.Meta(max_length=32),
+        ]
+        | None
+    ) = None
 
 
 class SearchRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -75,7 +75,7 @@ class ErasureService:
         if scopes.is_empty:
             raise ScopeDenied(Permission.PURGE.value)
         memory_ids, quarantine_ids = self._store.purge_candidates(
-            scopes, self._forms.selector(selector, scopes)
+            scopes, self._forms.selector(selector, scopes, caller.principal.key_id)
         )
         now = self._clock()
         counts = {

@@ -11,30 +11,28 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from classifiers.findings import Kind
-from classifiers.pipeline import ClassificationPipeline
 from classifiers.record import Layout
-from memory_service.errors import InvalidInput, StoreUnavailable
+from memory_service.errors import InvalidInput
+from memory_service.services.gate import ContentGate
 
-Screen = Callable[[Mapping[str, str]], None]
-"""``{field name: text}`` -> None, or :class:`InvalidInput` naming the field that holds a
-credential."""
+Screen = Callable[[Mapping[str, str], str], None]
+"""``({field name: text}, caller's key id)`` -> None, or :class:`InvalidInput` naming the field
+that holds a credential."""
 
 
 class FreeTextScreen:
-    """Refuses credentials in free text bound for the audit trail (one classifier call)."""
+    """Refuses credentials in free text bound for the audit trail (one classifier call, in the
+    caller's turn on the gate's queue)."""
 
-    def __init__(self, pipeline: ClassificationPipeline) -> None:
-        self._pipeline = pipeline
+    def __init__(self, gate: ContentGate) -> None:
+        self._gate = gate
 
-    def __call__(self, texts: Mapping[str, str]) -> None:
-        """Raise :class:`InvalidInput` if any of ``texts`` holds a credential; the texts are
-        short (names, reasons), so this runs in the caller's worker thread."""
+    def __call__(self, texts: Mapping[str, str], owner: str) -> None:
+        """Raise :class:`InvalidInput` if any of ``texts`` holds a credential. Fails closed
+        (the gate's Overloaded or StoreUnavailable): text nobody could read is not written
+        to the trail."""
         layout = Layout.of(dict(texts))
-        try:
-            findings = self._pipeline.findings(layout.text)
-        except Exception as exc:
-            # Fail closed: text nobody could read is not written to the trail.
-            raise StoreUnavailable("the classifiers failed; nothing was changed") from exc
+        findings = self._gate.findings(layout.text, owner=owner)
         flagged: dict[str, set[str]] = {}
         for part, found in zip(layout.parts, layout.split(findings), strict=True):
             for f in found:

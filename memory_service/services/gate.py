@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
@@ -16,6 +17,7 @@ from classifiers.pipeline import ClassificationPipeline, apply
 from classifiers.policy import Action, Policy
 from classifiers.record import FAILED, Layout, RecordDecision, decide_record
 from memory_service.domain.ports import Pseudonymizer
+from memory_service.errors import Overloaded, StoreUnavailable
 from memory_service.services.fair_queue import FairQueue, Stop
 
 _log = structlog.get_logger("memory_service.gate")
@@ -27,7 +29,6 @@ _QUERY_POLICY = Policy(secret=Action.ALLOW, injection=Action.ALLOW, pii=Action.P
 # Characters of record text per queue unit: a unit of short records stays one batch (spaCy is
 # cheaper per text in a batch), long ones go one at a time.
 UNIT_CHARS = 16_384
-_QUERIES = "search queries"  # the queue's owner for search-time classification
 
 
 def _units(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
@@ -165,12 +166,33 @@ class ContentGate:
     def _findings(self, texts: list[str], stop: Stop) -> list[list[Finding]]:
         return self._pipeline.findings_many(texts, stop)
 
-    def decide_for_release(self, record: Mapping[str, Any], scope: str) -> RecordDecision:
+    def findings(self, text: str, *, owner: str) -> list[Finding]:
+        """Every finding on ``text``, classified in ``owner``'s turn on the queue (never
+        inline), within the classify timeout. Raises :class:`Overloaded` when the time is up
+        and :class:`StoreUnavailable` when a classifier fails: nothing unclassified passes."""
+        ticket = self._queue.submit(owner, partial(self._findings, [text]), timeout=self._timeout)
+        try:
+            return ticket.future.result(timeout=max(0.0, ticket.deadline - self._clock()))[0]
+        except (TimeoutError, concurrent.futures.CancelledError) as exc:
+            ticket.give_up()
+            raise Overloaded("not classified in time; retry later", self.retry_after) from exc
+        except Exception as exc:
+            _log.warning("classification_failed", error_type=type(exc).__name__)
+            raise StoreUnavailable("the classifiers failed; nothing was changed") from exc
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds a caller refused for want of classification is asked to wait."""
+        return max(1, math.ceil(self._timeout))
+
+    def decide_for_release(
+        self, record: Mapping[str, Any], scope: str, *, owner: str
+    ) -> RecordDecision:
         """A reviewer's "release redacted": the scope's policy, with every finding that would
         hold or refuse the write redacted instead. Fails loudly: nothing unclassified passes."""
         policy = _softened(self._policy_for(scope))
         layout = Layout.of(record)
-        findings = self._pipeline.findings(layout.text)
+        findings = self.findings(layout.text, owner=owner)
         decision = decide_record(
             record, layout, findings, policy, self._pseudonymize_in(org_of(scope))
         )
@@ -178,12 +200,15 @@ class ContentGate:
             raise ValueError("a softened policy still held the write back")
         return decision
 
-    def stored_forms(self, record: Mapping[str, Any], orgs: Sequence[str]) -> list[dict[str, Any]]:
+    def stored_forms(
+        self, record: Mapping[str, Any], orgs: Sequence[str], *, owner: str
+    ) -> list[dict[str, Any]]:
         """``record`` with its personal data replaced as each of ``orgs`` would store it; empty
         when it holds none (it is then stored as written). For filters: see
-        :mod:`memory_service.services.stored_forms`. Raises if a classifier fails."""
+        :mod:`memory_service.services.stored_forms`; classified in ``owner``'s turn."""
         layout = Layout.of(record)
-        findings = [f for f in self._pipeline.findings(layout.text) if f.kind is Kind.PII]
+        found = self.findings(layout.text, owner=owner)
+        findings = [f for f in found if f.kind is Kind.PII]
         if not findings:
             return []
         return [
@@ -194,14 +219,15 @@ class ContentGate:
             for org in orgs
         ]
 
-    def query_pii(self, query: str) -> concurrent.futures.Future[list[Finding]]:
-        """Start looking for personal data in a search query, on the classification queue, so
-        that the caller can embed and search the query as written meanwhile."""
+    def query_pii(self, query: str, *, owner: str) -> concurrent.futures.Future[list[Finding]]:
+        """Start looking for personal data in a search query, in ``owner``'s turn on the
+        classification queue, so that the caller can embed and search the query as written
+        meanwhile."""
 
         def pii(stop: Stop) -> list[Finding]:
             return [f for f in self._pipeline.findings_many([query], stop)[0] if f.kind is Kind.PII]
 
-        return self._queue.submit(_QUERIES, pii, timeout=self._timeout).future
+        return self._queue.submit(owner, pii, timeout=self._timeout).future
 
     def variants_for(
         self, query: str, findings: Sequence[Finding], orgs: Sequence[str]
@@ -216,9 +242,9 @@ class ContentGate:
             variants[org] = decision.content or query
         return variants
 
-    def query_variants(self, query: str, orgs: list[str]) -> dict[str, str]:
+    def query_variants(self, query: str, orgs: list[str], *, owner: str) -> dict[str, str]:
         """:meth:`variants_for` after :meth:`query_pii`, in one call."""
-        return self.variants_for(query, self.query_pii(query).result(), orgs)
+        return self.variants_for(query, self.query_pii(query, owner=owner).result(), orgs)
 
     def close(self) -> None:
         self._queue.close()

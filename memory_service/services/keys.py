@@ -78,7 +78,7 @@ class KeyService:
         """Create a key with ``grants``; the returned token is the only copy of the secret."""
         if not name.strip():
             raise InvalidInput("name must not be empty")
-        self._screen({"name": name})
+        self._screen({"name": name}, by.principal.key_id if by is not None else "system")
         token, lookup, secret = make_key_material()
         return IssuedKey(self._save(name, grants, lookup, secret, expires_at, by=by), token)
 

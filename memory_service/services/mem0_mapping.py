@@ -472,6 +472,7 @@ def matching(memories: MemoryService, caller: Caller, entities: EntityFilter) ->
             subject=entities.user_id,
             limit=_SCAN_PAGE,
             cursor=cursor,
+            widened=query,
         )
         scanned += len(page)
         found.extend(m for m in page if matches(query, m.subject, m.metadata))

@@ -508,7 +508,8 @@ class MemoryService:
     def widened(self, caller: Caller, query: IndexQuery) -> IndexQuery:
         """``query`` matching every form its values may be stored in, in the scopes the
         caller reads (see :mod:`memory_service.services.stored_forms`)."""
-        return self._forms.widen(query, scope_filter_for(caller.principal, Permission.MEMORY_READ))
+        readable = scope_filter_for(caller.principal, Permission.MEMORY_READ)
+        return self._forms.widen(query, readable, caller.principal.key_id)
 
     def list_memories(
         self,
@@ -519,12 +520,17 @@ class MemoryService:
         subject: str | None,
         limit: int,
         cursor: str | None,
+        widened: IndexQuery | None = None,
     ) -> tuple[list[Memory], str | None]:
+        """A page of readable memories; ``widened`` (from :meth:`widened`) replaces ``tag``
+        and ``subject`` by a filter already widened, for a caller that pages through many."""
         requested = [parse_scope(scope)] if scope else None
         scopes = scope_filter_for(caller.principal, Permission.MEMORY_READ, requested)
-        query = self._forms.widen(
-            IndexQuery(tags_any=(tag,) if tag else (), subject=subject), scopes
-        )
+        if widened is None:
+            query = IndexQuery(tags_any=(tag,) if tag else (), subject=subject)
+            query = self._forms.widen(query, scopes, caller.principal.key_id)
+        else:
+            query = replace(widened, metadata={})  # the index filter; metadata is matched after
         now = self._clock()
         page, next_cursor = self._index.scroll(scopes, query, limit=limit, cursor=cursor, now=now)
         page = [m for m in page if not self._past_retention(m.scope, m.created_at, now)]
@@ -548,8 +554,15 @@ class MemoryService:
         scope_filter = scope_filter_for(caller.principal, Permission.MEMORY_READ, scopes)
         if scope_filter.is_empty:
             return []
-        filters = self._forms.widen(filters, scope_filter)
-        hits = self._search(query, scope_filter, filters, limit=limit, min_score=min_score)
+        filters = self._forms.widen(filters, scope_filter, caller.principal.key_id)
+        hits = self._search(
+            query,
+            scope_filter,
+            filters,
+            limit=limit,
+            min_score=min_score,
+            owner=caller.principal.key_id,
+        )
         now = self._clock()
         hits = [
             h for h in hits if not self._past_retention(h.memory.scope, h.memory.created_at, now)
@@ -571,9 +584,10 @@ class MemoryService:
         *,
         limit: int,
         min_score: float | None,
+        owner: str,
     ) -> list[ScoredMemory]:
         now = self._clock()
-        finish = self._query_variants(query, scope_filter, now)
+        finish = self._query_variants(query, scope_filter, now, owner)
         vector = self._embedder.embed([query])[0]
         hits = self._index.search(
             vector, scope_filter, filters, limit=limit, now=now, min_score=min_score

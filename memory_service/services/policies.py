@@ -98,7 +98,7 @@ class PolicyService:
         principal = caller.principal
         if not _NAME.fullmatch(name):
             raise InvalidInput("policy names match [a-z0-9][a-z0-9_.-]{0,127}")
-        self._screen({"name": name})
+        self._screen({"name": name}, principal.key_id)
         pattern = ScopePattern.parse(scope)
         if not administers(principal, str(pattern)):
             raise ScopeDenied(Permission.POLICY_ADMIN.value)

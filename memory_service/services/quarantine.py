@@ -36,14 +36,17 @@ def seal_record(sealer: Sealer, item_id: uuid.UUID, scope: str, fields: dict[str
     return sealer.seal(plaintext, record_aad(item_id, scope))
 
 
-def open_record(sealer: Sealer, item_id: uuid.UUID, scope: str, sealed: Sealed) -> dict[str, Any]:
-    """The fields sealed by :func:`seal_record`, or ``{"content": ...}`` for an item sealed
-    before every field was."""
+def open_record(
+    sealer: Sealer, item_id: uuid.UUID, scope: str, sealed: Sealed
+) -> tuple[dict[str, Any], bool]:
+    """The fields sealed by :func:`seal_record`, and True; or ``{"content": ...}`` and False
+    for an item sealed before every field was (its other fields are in the clear columns, as
+    written, never classified)."""
     try:
         fields: dict[str, Any] = json.loads(sealer.open(sealed, record_aad(item_id, scope)))
     except SealMismatch:
-        return {"content": sealer.open(sealed, sealing_aad(item_id, scope))}
-    return fields
+        return {"content": sealer.open(sealed, sealing_aad(item_id, scope))}, False
+    return fields, True
 
 
 class QuarantineService:

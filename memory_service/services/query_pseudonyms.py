@@ -27,9 +27,10 @@ from memory_service.domain.pseudonyms import tokens_in
 from memory_service.domain.scopes import ScopeFilter
 from memory_service.services.gate import ContentGate, org_of
 
-QueryVariants = Callable[[str, ScopeFilter, datetime], Callable[[], dict[str, str]]]
-"""``(query, readable scopes, now) -> finish``: starts working out the query's variants and
-returns the call that waits for them, so that the caller can embed and search meanwhile."""
+QueryVariants = Callable[[str, ScopeFilter, datetime, str], Callable[[], dict[str, str]]]
+"""``(query, readable scopes, now, caller's key id) -> finish``: starts working out the query's
+variants and returns the call that waits for them, so that the caller can embed and search
+meanwhile."""
 
 # Which pseudonymised types a run of words can be, by its shape. Together these are every
 # type the PII classifier reports (a unit test holds them to it).
@@ -246,7 +247,9 @@ class PseudonymLookup:
         self._pseudonymizer = pseudonymizer
         self._all_orgs = all_orgs
 
-    def start(self, query: str, scopes: ScopeFilter, now: datetime) -> Callable[[], dict[str, str]]:
+    def start(
+        self, query: str, scopes: ScopeFilter, now: datetime, _owner: str
+    ) -> Callable[[], dict[str, str]]:
         """:data:`QueryVariants`: the lookup costs less than a thread hop, so it runs when
         asked for, after the search as written."""
         return lambda: self.variants(query, scopes, now=now)
@@ -315,13 +318,17 @@ class NerVariants:
         self._all_orgs = all_orgs
 
     def start(
-        self, query: str, scopes: ScopeFilter, _now: datetime
+        self, query: str, scopes: ScopeFilter, _now: datetime, owner: str
     ) -> Callable[[], dict[str, str]]:
-        """:data:`QueryVariants`."""
-        pending = self._gate.query_pii(query)
+        """:data:`QueryVariants`; the query is classified in the caller's turn."""
+        pending = self._gate.query_pii(query, owner=owner)
 
         def finish() -> dict[str, str]:
-            findings = pending.result()
+            try:
+                findings = pending.result(timeout=self._gate.retry_after)
+            except Exception:  # noqa: BLE001 - the search as written still answers
+                pending.cancel()
+                return {}
             if not findings:
                 return {}
             roots = scopes.roots

@@ -86,7 +86,7 @@ class RetentionPolicies:
     ) -> RetentionPolicy:
         if not _NAME.fullmatch(name):
             raise InvalidInput("policy names match [a-z0-9][a-z0-9_.-]{0,127}")
-        self._screen({"name": name})
+        self._screen({"name": name}, caller.principal.key_id)
         pattern = ScopePattern.parse(scope)
         if not administers(caller.principal, str(pattern)):
             raise ScopeDenied(Permission.POLICY_ADMIN.value)

@@ -48,6 +48,8 @@ ReleaseMode = Literal["redacted", "as_is"]
 class ReviewView:
     item: QuarantineItem
     preview: str | None  # None once the content is gone (rejected or released)
+    # metadata, tags and subject as a reviewer may see them: masked, or absent when unread
+    shown: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,11 @@ def mask(text: str, findings: Sequence[HeldFinding]) -> str:
     out.append(text[cursor:])
     masked = "".join(out)
     return masked if len(masked) <= PREVIEW_CHARS else masked[:PREVIEW_CHARS] + "…"
+
+
+def _columns(item: QuarantineItem) -> dict[str, Any]:
+    """The item's readable columns (masked when it was held)."""
+    return {"metadata": item.metadata, "tags": list(item.tags), "subject": item.subject}
 
 
 class ReviewService:
@@ -147,7 +154,7 @@ class ReviewService:
         """Every field as written, for ``quarantine:reveal`` only, never to the writer;
         recorded (with the reason) before it is returned, so an unaudited reveal cannot
         happen."""
-        why = self._reason(reason)
+        why = self._reason(reason, caller)
         item = self._item(caller, item_id, Permission.QUARANTINE_REVEAL)
         self._not_the_writer(caller, item)
         raw = self._open(item)
@@ -168,7 +175,7 @@ class ReviewService:
     def release(
         self, caller: Caller, item_id: uuid.UUID, mode: ReleaseMode, reason: str
     ) -> Memory | AwaitingSecondReview:
-        why = self._reason(reason)
+        why = self._reason(reason, caller)
         item = self._pending(caller, item_id)
         self._not_the_writer(caller, item)
         if mode == "as_is":
@@ -190,7 +197,7 @@ class ReviewService:
                 if not self._store.approve(item.id, approvals, [entry]):
                     raise Conflict("the item is no longer pending")
                 return AwaitingSecondReview(item.id, len(approvals))
-        fields, classification = self._released_fields(item, raw, mode)
+        fields, classification = self._released_fields(caller, item, raw, mode)
         record = self._release_version(
             caller,
             item=item,
@@ -230,11 +237,12 @@ class ReviewService:
         )
         return memory_from_version(record)
 
-    def reject(self, caller: Caller, item_id: uuid.UUID, reason: str) -> QuarantineItem:
+    def reject(self, caller: Caller, item_id: uuid.UUID, reason: str) -> ReviewView:
         """Reject and destroy the sealed content (overwritten in place on SQLite)."""
-        why = self._reason(reason)
+        why = self._reason(reason, caller)
         item = self._pending(caller, item_id)
         self._not_the_writer(caller, item)
+        shown = self._view(item).shown
         now = self._clock()
         entry = audit_entry(
             caller,
@@ -247,7 +255,7 @@ class ReviewService:
         ):
             raise Conflict("the item is no longer pending")
         self._scrub()
-        return replace(
+        rejected = replace(
             item,
             status="rejected",
             sealed=None,
@@ -255,15 +263,16 @@ class ReviewService:
             decided_at=now,
             decision_reason=why,
         )
+        return ReviewView(item=rejected, preview=None, shown=shown)
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _reason(self, reason: str) -> str:
+    def _reason(self, reason: str, caller: Caller) -> str:
         """The reason as recorded in the audit trail: bounded, and holding no credential."""
         cleaned = reason.strip()
         if not cleaned or len(cleaned) > MAX_REASON_CHARS:
             raise InvalidInput(f"reason must be 1..{MAX_REASON_CHARS} characters")
-        self._screen({"reason": cleaned})
+        self._screen({"reason": cleaned}, caller.principal.key_id)
         return cleaned
 
     def _item(self, caller: Caller, item_id: uuid.UUID, permission: Permission) -> QuarantineItem:
@@ -285,16 +294,37 @@ class ReviewService:
         return item
 
     def _open(self, item: QuarantineItem) -> dict[str, Any]:
+        """Every field of the held write, as written."""
+        return self._unseal(item)[0]
+
+    def _unseal(self, item: QuarantineItem) -> tuple[dict[str, Any], bool]:
         if item.sealed is None:
             raise Conflict("the item's content has been destroyed")
-        return open_record(self._sealer, item.id, item.scope, item.sealed)
+        fields, whole = open_record(self._sealer, item.id, item.scope, item.sealed)
+        if whole:
+            return fields, True
+        # Held before every field was sealed: the other fields are the clear columns, as
+        # written and never classified (a redacted release classifies them all).
+        return {
+            "content": fields["content"],
+            "metadata": item.metadata,
+            "tags": list(item.tags),
+            "subject": item.subject,
+            "source": item.provenance.source,
+        }, False
 
     def _view(self, item: QuarantineItem) -> ReviewView:
-        if item.sealed is None or item.reason == "classifier_failed":
-            # Destroyed, or never read by the classifiers: nothing can be shown safely.
-            return ReviewView(item=item, preview=None)
+        nothing: dict[str, Any] = {"metadata": {}, "tags": [], "subject": None}
+        if item.sealed is None:
+            return ReviewView(item=item, preview=None, shown=_columns(item))
+        if item.reason == "classifier_failed":
+            # Never read by the classifiers: nothing of it can be shown safely.
+            return ReviewView(item=item, preview=None, shown=nothing)
+        fields, whole = self._unseal(item)
         in_content = [f for f in item.findings if f.field == "content"]
-        return ReviewView(item=item, preview=mask(self._open(item)["content"], in_content))
+        preview = mask(fields["content"], in_content)
+        # An item held before every field was classified keeps them in the clear: not shown.
+        return ReviewView(item=item, preview=preview, shown=_columns(item) if whole else nothing)
 
     def _not_the_writer(self, caller: Caller, item: QuarantineItem) -> None:
         # Whatever the grants: a writer who also reviews cannot wave their own write through.
@@ -302,18 +332,23 @@ class ReviewService:
             raise ScopeDenied("nobody decides on or reveals a held write of their own")
 
     def _needs_two(self, item: QuarantineItem) -> bool:
-        holds_secret = any(f.kind == "secret" for f in item.findings)
-        return holds_secret and self._two_person_release(item.scope)
+        # What nobody classified may hold a secret as well as anything else.
+        may_hold_secret = item.reason == "classifier_failed" or any(
+            f.kind == "secret" for f in item.findings
+        )
+        return may_hold_secret and self._two_person_release(item.scope)
 
     @staticmethod
     def _is_writer(caller: Caller, item: QuarantineItem) -> bool:
+        # The key that wrote it, or another key of the same name (a second key of one agent
+        # or person): the name is who the trail says wrote it.
         writer_key = item.provenance.key_id
-        if writer_key is not None:
-            return writer_key == caller.principal.key_id
-        return item.provenance.created_by == caller.principal.name
+        return (
+            writer_key is not None and writer_key == caller.principal.key_id
+        ) or item.provenance.created_by == caller.principal.name
 
     def _released_fields(
-        self, item: QuarantineItem, raw: dict[str, Any], mode: ReleaseMode
+        self, caller: Caller, item: QuarantineItem, raw: dict[str, Any], mode: ReleaseMode
     ) -> tuple[dict[str, Any], Classification]:
         if mode == "as_is":
             # The reviewer's explicit decision: every field as written, every finding allowed.
@@ -322,8 +357,8 @@ class ReviewService:
             )
             return raw, Classification(action="clean", findings=findings)
         try:
-            decision = self._gate.decide_for_release(raw, item.scope)
-        except Exception as exc:
+            decision = self._gate.decide_for_release(raw, item.scope, owner=caller.principal.key_id)
+        except ValueError as exc:
             raise StoreUnavailable("the classifiers failed; nothing was released") from exc
         findings = tuple(
             FindingSummary(

@@ -29,15 +29,17 @@ class StoredForms:
         roots = scopes.roots
         return roots if roots is not None else self._all_orgs()
 
-    def _variants(self, record: dict[str, Any], scopes: ScopeFilter) -> list[dict[str, Any]]:
+    def _variants(
+        self, record: dict[str, Any], scopes: ScopeFilter, owner: str
+    ) -> list[dict[str, Any]]:
         """``record`` as each org of ``scopes`` would store it, where that differs."""
         if not record or scopes.is_empty:
             return []
-        return self._gate.stored_forms(record, self._orgs(scopes))
+        return self._gate.stored_forms(record, self._orgs(scopes), owner=owner)
 
-    def widen(self, query: IndexQuery, scopes: ScopeFilter) -> IndexQuery:
+    def widen(self, query: IndexQuery, scopes: ScopeFilter, owner: str) -> IndexQuery:
         """``query`` matching every stored form of its subject, tags and string metadata
-        values; one classifier call for all of them."""
+        values; one classifier call for all of them, in ``owner``'s turn on the queue."""
         texts = {k: v for k, v in query.metadata.items() if isinstance(v, str)}
         record: dict[str, Any] = {}
         if query.subject is not None:
@@ -46,7 +48,7 @@ class StoredForms:
             record["tags"] = list(query.tags_any)
         if texts:
             record["metadata"] = texts
-        variants = self._variants(record, scopes)
+        variants = self._variants(record, scopes, owner)
         if not variants:
             return query
         subjects = _unique([query.subject, *(v.get("subject") for v in variants)])
@@ -63,10 +65,11 @@ class StoredForms:
             metadata=metadata,
         )
 
-    def selector(self, selector: PurgeSelector, scopes: ScopeFilter) -> PurgeSelector:
+    def selector(self, selector: PurgeSelector, scopes: ScopeFilter, owner: str) -> PurgeSelector:
         """A purge or erasure selector that also matches the stored forms of its subject and
         tags."""
-        query = self.widen(IndexQuery(tags_any=selector.tags_any, subject=selector.subject), scopes)
+        wanted = IndexQuery(tags_any=selector.tags_any, subject=selector.subject)
+        query = self.widen(wanted, scopes, owner)
         return replace(
             selector,
             tags_any=query.tags_any,

@@ -66,7 +66,8 @@ def test_a_secret_is_quarantined_sealed_and_never_searchable(
     import uuid  # noqa: PLC0415
 
     sealed = Sealed(key_id, bytes(nonce), bytes(ciphertext))
-    opened = open_record(sealer, uuid.UUID(item_id), scope, sealed)
+    opened, whole = open_record(sealer, uuid.UUID(item_id), scope, sealed)
+    assert whole
     assert GITHUB in opened["content"]
     # Bound to its row and to the record format: the bare-content binding does not open it.
     with pytest.raises(SealMismatch):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from litestar.testing import TestClient
 from sqlalchemy import select
 
-from memory_service.app import Runtime
+from memory_service.app import Runtime, build_sealer
+from memory_service.domain.models import HeldFinding, Provenance, QuarantineItem
+from memory_service.services.quarantine import sealing_aad
+from memory_service.storage.sql.governance import SqlQuarantineStore
 from memory_service.storage.sql.schema import quarantine
 from tests.api.conftest import ADMIN_KEY, RW, auth, make_key
 
@@ -382,3 +387,53 @@ def test_a_policy_may_hold_what_could_not_be_classified_shown_to_nobody(
     assert revealed.status_code == 200, revealed.text
     assert revealed.json()["tags"] == ["mine"]
     assert KEY_ID in revealed.json()["content"]
+
+
+def test_another_key_of_the_writers_name_is_the_writer(client: TestClient[Any]) -> None:
+    writer = auth(make_key(client, "ops-bot", ("acme/**", RW)))
+    same_name = auth(make_key(client, "ops-bot", ("acme/**", REVEAL)))
+    item = hold(client, writer)
+    for action in ("reveal", "release_as_is", "release_redacted", "reject"):
+        assert _act(client, action, item, same_name).status_code == 403, action
+
+
+def test_an_item_held_before_every_field_was_sealed_is_classified_before_release(
+    client: TestClient[Any], runtime: Runtime
+) -> None:
+    # As the service held writes before: the content sealed alone, the rest in clear columns.
+    sealer = build_sealer(runtime.settings)
+    item_id = uuid.uuid4()
+    legacy = QuarantineItem(
+        id=item_id,
+        scope="acme/bot",
+        status="pending",
+        reason="findings",
+        findings=(HeldFinding("secret", "AWS_ACCESS_KEY_ID", 0, len(KEY_ID)),),
+        sealed=sealer.seal(f"{KEY_ID} in the notes", sealing_aad(item_id, "acme/bot")),
+        metadata={"aws": KEY_SECRET},
+        tags=("ops",),
+        subject="team-ops",
+        expires_at=None,
+        provenance=Provenance("old-agent", "r1", {}, key_id="k-old"),
+        created_at=datetime.now(UTC),
+    )
+    SqlQuarantineStore(runtime.control).add_quarantine(legacy)
+    reviewer = auth(make_key(client, "reviewer", ("acme/**", REVEAL)))
+    shown = client.get(f"/v1/quarantine/{item_id}", headers=reviewer).json()
+    assert (shown["metadata"], shown["tags"], shown["subject"]) == ({}, [], None)
+    assert KEY_SECRET not in str(shown)
+    assert KEY_ID not in str(shown)
+    revealed = client.post(
+        f"/v1/quarantine/{item_id}/reveal", json={"reason": "INC-5"}, headers=reviewer
+    ).json()
+    assert revealed["metadata"] == {"aws": KEY_SECRET}
+    released = client.post(
+        f"/v1/quarantine/{item_id}/release",
+        json={"mode": "redacted", "reason": "keep the note"},
+        headers=reviewer,
+    )
+    assert released.status_code == 201, released.text
+    memory = released.json()["memory"]
+    assert KEY_SECRET not in str(memory)
+    assert KEY_ID not in str(memory)
+    assert (memory["tags"], memory["subject"]) == (["ops"], "team-ops")

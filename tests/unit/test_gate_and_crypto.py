@@ -79,8 +79,8 @@ def test_pseudonyms_are_typed_stable_and_per_org() -> None:
 
 def test_query_variants_only_when_the_query_names_someone() -> None:
     g = gate(Names())
-    assert g.query_variants("what does the user like", ["acme"]) == {}
-    variants = g.query_variants("what does Emily like", ["acme", "umbrella"])
+    assert g.query_variants("what does the user like", ["acme"], owner="k") == {}
+    variants = g.query_variants("what does Emily like", ["acme", "umbrella"], owner="k")
     assert set(variants) == {"acme", "umbrella"}
     assert all("Emily" not in v for v in variants.values())
     assert variants["acme"] == content_of(

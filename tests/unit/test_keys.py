@@ -15,7 +15,7 @@ from memory_service.storage.sql import SqlControlStore, sqlite_url_for
 from tests.conftest import AUDIT_KEY
 
 
-def no_screen(_texts: Mapping[str, str]) -> None:
+def no_screen(_texts: Mapping[str, str], _owner: str) -> None:
     """Key names are screened by the service's classifiers in the API tests."""
 
 

@@ -317,7 +317,7 @@ def test_a_held_name_in_lower_case_gets_the_orgs_token(edge: QdrantEdgeMemoryInd
     variants = lookup(edge).variants(QUERY, scopes("acme/a"), now=NOW)
 
     assert variants == {"acme": f"what does {ACME_EMILY} drink"}
-    assert lookup(edge).start(QUERY, scopes("acme/**"), NOW)() == variants
+    assert lookup(edge).start(QUERY, scopes("acme/**"), NOW, "k")() == variants
     # The same person written otherwise is the same token.
     assert lookup(edge).variants("Emily  CLARKE's order?", scopes("acme/a"), now=NOW) == {
         "acme": f"{ACME_EMILY}'s order?"

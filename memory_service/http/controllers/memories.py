@@ -11,7 +11,7 @@ import anyio.to_thread
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
 
 from memory_service.domain.models import IndexQuery
 from memory_service.errors import InvalidInput
@@ -133,8 +133,9 @@ class MemoryController(Controller):
         request: Request[Any, Any, Any],
         memories: NamedDependency[MemoryService],
         scope_filter: Annotated[str | None, QueryParameter(name="scope", max_length=520)] = None,
-        tag: FromQuery[str | None] = None,
-        subject: FromQuery[str | None] = None,
+        # Bounded like the fields they match: a filter value is classified (see stored_forms).
+        tag: Annotated[str | None, QueryParameter(min_length=1, max_length=128)] = None,
+        subject: Annotated[str | None, QueryParameter(min_length=1, max_length=256)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
     ) -> schemas.MemoryPage:

@@ -33,10 +33,10 @@ def item_out(view: ReviewView) -> schemas.QuarantineItemOut:
         created_at=item.created_at,
         created_by=item.provenance.created_by,
         memory_id=str(item.memory_id) if item.memory_id else None,
-        subject=item.subject,
-        tags=list(item.tags),
+        subject=view.shown["subject"],
+        tags=list(view.shown["tags"]),
         approvals=len(item.approvals),
-        metadata=item.metadata,
+        metadata=view.shown["metadata"],
         decided_by=item.decided_by,
         decided_at=item.decided_at,
         decision_reason=item.decision_reason,
@@ -127,7 +127,7 @@ class QuarantineController(Controller):
         data: JSONBody[schemas.RejectRequest],
         review: NamedDependency[ReviewService],
     ) -> schemas.QuarantineItemOut:
-        item = await anyio.to_thread.run_sync(
+        view = await anyio.to_thread.run_sync(
             review.reject, caller_of(request), parse_id(item_id), data.reason
         )
-        return item_out(ReviewView(item=item, preview=None))
+        return item_out(view)

@@ -148,7 +148,9 @@ class ErasureService:
             "subject_digest": (
                 self._subject_digest(selector.subject) if selector.subject is not None else None
             ),
-            "tags_any": list(selector.tags_any),
+            # Keyed too: a tag can be a person's name or address (the gate stores those as
+            # pseudonyms, and a purge by the value as the caller knows it must not keep it).
+            "tag_digests": [self._subject_digest(tag) for tag in selector.tags_any],
             "created_before": (
                 selector.created_before.isoformat() if selector.created_before else None
             ),

@@ -60,5 +60,13 @@ class Overloaded(MemoryServiceError):
         self.retry_after = retry_after
 
 
+class RateLimited(MemoryServiceError):
+    """The key has too many requests waiting already; nothing was done. Retryable."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SealMismatch(MemoryServiceError):
     """A sealed record does not open under the binding given (another row, scope or format)."""

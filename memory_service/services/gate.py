@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import math
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -17,7 +19,7 @@ from classifiers.pipeline import ClassificationPipeline, apply
 from classifiers.policy import Action, Policy
 from classifiers.record import FAILED, Layout, RecordDecision, decide_record
 from memory_service.domain.ports import Pseudonymizer
-from memory_service.errors import Overloaded, StoreUnavailable
+from memory_service.errors import Overloaded, RateLimited, StoreUnavailable
 from memory_service.services.fair_queue import FairQueue, Stop
 
 _log = structlog.get_logger("memory_service.gate")
@@ -25,6 +27,12 @@ _log = structlog.get_logger("memory_service.gate")
 # Used for search queries: every PII value becomes the pseudonym stored memories carry.
 _QUERY_POLICY = Policy(secret=Action.ALLOW, injection=Action.ALLOW, pii=Action.PSEUDONYMIZE)
 
+
+# Calls one key may have waiting on the gate at once; more answer 429. Each waits in one of
+# the server's worker threads (anyio's limiter: 40 by default), so without a bound one key's
+# concurrent requests could take every thread and stall the other keys before their writes
+# even reach the queue.
+MAX_WAITING_PER_KEY = 8
 
 # Characters of record text per queue unit: a unit of short records stays one batch (spaCy is
 # cheaper per text in a batch), long ones go one at a time.
@@ -94,6 +102,26 @@ class ContentGate:
         self._batch_size = batch_size
         self._clock = clock
         self._queue = FairQueue(workers, clock=clock, name="classify")
+        self._waiting: dict[str, int] = {}
+        self._waiting_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def _turn(self, owner: str) -> Iterator[None]:
+        """One more call of ``owner`` waiting on the gate; :class:`RateLimited` past the bound."""
+        with self._waiting_lock:
+            if self._waiting.get(owner, 0) >= MAX_WAITING_PER_KEY:
+                raise RateLimited(
+                    "too many requests of this key are waiting to be classified; retry later",
+                    self.retry_after,
+                )
+            self._waiting[owner] = self._waiting.get(owner, 0) + 1
+        try:
+            yield
+        finally:
+            with self._waiting_lock:
+                self._waiting[owner] -= 1
+                if not self._waiting[owner]:
+                    del self._waiting[owner]
 
     @property
     def pseudonymizer(self) -> Pseudonymizer:
@@ -126,6 +154,12 @@ class ContentGate:
         Once one unit fails or runs out of time, the rest are given up (stopped or never
         started) and every record not yet decided is FAILED: the caller refuses the write.
         """
+        with self._turn(owner):
+            return self._decide_many(items, owner)
+
+    def _decide_many(
+        self, items: Sequence[tuple[Mapping[str, Any], str]], owner: str
+    ) -> list[RecordDecision]:
         layouts = [Layout.of(record) for record, _ in items]
         units = _units([len(layout.text) for layout in layouts], self._batch_size)
         tickets = [
@@ -170,6 +204,10 @@ class ContentGate:
         """Every finding on ``text``, classified in ``owner``'s turn on the queue (never
         inline), within the classify timeout. Raises :class:`Overloaded` when the time is up
         and :class:`StoreUnavailable` when a classifier fails: nothing unclassified passes."""
+        with self._turn(owner):
+            return self._findings_in_turn(text, owner)
+
+    def _findings_in_turn(self, text: str, owner: str) -> list[Finding]:
         ticket = self._queue.submit(owner, partial(self._findings, [text]), timeout=self._timeout)
         try:
             return ticket.future.result(timeout=max(0.0, ticket.deadline - self._clock()))[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 import time
 from collections.abc import Sequence
 
@@ -17,7 +18,8 @@ from classifiers.normalise import View
 from classifiers.pipeline import ClassificationPipeline, ClassifierFailedError
 from classifiers.policy import Action, Policy
 from memory_service.crypto import HmacPseudonymizer
-from memory_service.services.gate import ContentGate
+from memory_service.errors import RateLimited
+from memory_service.services.gate import MAX_WAITING_PER_KEY, ContentGate
 
 
 class Pattern:
@@ -195,3 +197,45 @@ def test_a_lone_text_that_times_out_is_held_without_a_second_try() -> None:
     assert decision.failed
     assert decision.outcome is Action.QUARANTINE
     assert time.perf_counter() - started < 0.25  # not waiting for a retry
+
+
+class Gated:
+    """A classifier that waits until the test lets it go."""
+
+    name = "gated"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Semaphore(0)
+
+    def classify(self, text: str) -> list[Finding]:
+        self.entered.release()
+        assert self.release.wait(10)
+        return []
+
+
+def test_one_key_may_not_have_more_than_a_few_calls_waiting() -> None:
+    blocker = Gated()
+    g = gate(blocker, timeout=10)
+    results: list[object] = []
+
+    def write(owner: str) -> None:
+        results.append(g.decide({"content": "x"}, "acme", owner=owner))
+
+    threads = [threading.Thread(target=write, args=("a",)) for _ in range(MAX_WAITING_PER_KEY)]
+    for thread in threads:
+        thread.start()
+    assert blocker.entered.acquire(timeout=10)  # the first of them is being classified
+    deadline = time.monotonic() + 10
+    while g.waiting("a") < MAX_WAITING_PER_KEY - 1 and time.monotonic() < deadline:
+        time.sleep(0.001)  # until every call of "a" has queued its turn
+    with pytest.raises(RateLimited):
+        g.decide({"content": "one too many"}, "acme", owner="a")
+    other = threading.Thread(target=write, args=("b",))
+    other.start()  # another key is not limited by "a"
+    assert blocker.entered.acquire(timeout=10)
+    blocker.release.set()
+    for thread in [*threads, other]:
+        thread.join(10)
+    assert len(results) == MAX_WAITING_PER_KEY + 1
+    g.close()

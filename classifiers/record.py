@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from classifiers.findings import Finding
+from classifiers.findings import Finding, Kind
 from classifiers.pipeline import Decided, Decision, Pseudonymize, apply, marker
 from classifiers.policy import SEVERITY, Action, Policy
 
@@ -231,13 +231,21 @@ def _masked(
     decisions: Mapping[tuple[str, Path, str], tuple[Part, Decision]],
     pseudonymize: Pseudonymize | None,
 ) -> str:
-    """What held back the write becomes ``[kind:type]``; every other finding is rewritten as
-    a stored memory would hold it (a pseudonym stays a pseudonym, so erasing that data
-    subject still finds the held write)."""
+    """A secret or an instruction that held back the write becomes ``[kind:type]``; personal
+    data that held it becomes its pseudonym (a keyed token, never the value), so that erasing
+    that data subject still finds the held write; every other finding is rewritten as a
+    stored memory would hold it."""
     _, decision = decisions[part.field, part.path, part.role]
-    holding = [d.finding for d in decision.findings if d.action in _HOLDING]
-    rewritten = [d for d in decision.findings if d.action not in _HOLDING]
-    return mask(part.value, holding, rewrite=rewritten, pseudonymize=pseudonymize)
+    labelled: list[Finding] = []
+    rewritten: list[Decided] = []
+    for d in decision.findings:
+        if d.action not in _HOLDING:
+            rewritten.append(d)
+        elif d.finding.kind is Kind.PII and pseudonymize is not None:
+            rewritten.append(Decided(d.finding, Action.PSEUDONYMIZE))
+        else:
+            labelled.append(d.finding)
+    return mask(part.value, labelled, rewrite=rewritten, pseudonymize=pseudonymize)
 
 
 def mask(

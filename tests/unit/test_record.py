@@ -200,3 +200,11 @@ def test_a_value_holding_the_separator_stays_one_part(separator_in_value: str) -
     record = {"content": "c", "tags": [separator_in_value]}
     layout = Layout.of(record)
     assert [p.text for p in layout.parts] == ["c", separator_in_value]
+
+
+def test_personal_data_that_holds_a_write_is_masked_as_its_pseudonym() -> None:
+    # A scope that quarantines personal data: the held subject must still be found by an
+    # erasure of that person, so it is kept as the token, never as the value or a bare label.
+    decision = decide({"content": "c", "subject": "bob@zz.com"}, Policy(pii=Action.QUARANTINE))
+    assert decision.outcome is Action.QUARANTINE
+    assert decision.masked == {"content": "c", "subject": "<EMAIL_ADDRESS_00000a>"}

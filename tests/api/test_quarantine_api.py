@@ -389,6 +389,21 @@ def test_a_policy_may_hold_what_could_not_be_classified_shown_to_nobody(
     assert KEY_ID in revealed.json()["content"]
 
 
+def test_one_reviewer_with_two_keys_is_not_two_reviewers(client: TestClient[Any]) -> None:
+    policy = {"scope": "acme/vault/**", "two_person_release": True}
+    assert client.put("/v1/policies/vault", json=policy, headers=ADMIN).status_code == 200
+    agent = auth(make_key(client, "agent", ("acme/**", RW)))
+    first = auth(make_key(client, "dana", ("acme/**", REVEAL)))
+    again = auth(make_key(client, "dana", ("acme/**", REVEAL)))
+    item = hold(client, agent, scope="acme/vault")
+    body = {"mode": "as_is", "reason": "needed for the runbook"}
+    assert (
+        client.post(f"/v1/quarantine/{item}/release", json=body, headers=first).status_code == 202
+    )
+    second = client.post(f"/v1/quarantine/{item}/release", json=body, headers=again)
+    assert second.status_code == 409, second.text
+
+
 def test_another_key_of_the_writers_name_is_the_writer(client: TestClient[Any]) -> None:
     writer = auth(make_key(client, "ops-bot", ("acme/**", RW)))
     same_name = auth(make_key(client, "ops-bot", ("acme/**", REVEAL)))

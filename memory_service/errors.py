@@ -51,21 +51,21 @@ class StoreUnavailable(MemoryServiceError):
     """A backing store did not answer; the write was not acknowledged."""
 
 
-class Overloaded(MemoryServiceError):
-    """The write could not be classified in time (or at all); nothing was stored. Retryable:
-    ``retry_after`` says in how many seconds."""
+class RetryLater(MemoryServiceError):
+    """Nothing was done, and the same request may succeed later: ``retry_after`` says in how
+    many seconds. The message is ours and safe to show."""
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
 
 
-class RateLimited(MemoryServiceError):
-    """The key has too many requests waiting already; nothing was done. Retryable."""
+class Overloaded(RetryLater):
+    """The write could not be classified in time (or at all); nothing was stored."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+
+class RateLimited(RetryLater):
+    """The key has too many requests waiting already; nothing was done."""
 
 
 class SealMismatch(MemoryServiceError):

@@ -43,9 +43,7 @@ def problem(
 def _domain_detail(exc: errors.MemoryServiceError) -> str:
     # Only InvalidInput carries a message we wrote for the caller; the rest stay generic so an
     # error never tells one scope about another.
-    if isinstance(
-        exc, errors.InvalidInput | errors.PolicyRejected | errors.Overloaded | errors.RateLimited
-    ):
+    if isinstance(exc, errors.InvalidInput | errors.PolicyRejected | errors.RetryLater):
         return str(exc)
     if isinstance(exc, errors.ScopeDenied):
         return f"the key lacks {exc} on that scope" if str(exc) else "not permitted"
@@ -70,7 +68,7 @@ def handle_domain_error(
         # API.md: a policy rejection is a 422 problem whose "status" reads "rejected".
         extra = {"status": "rejected", "findings": exc.findings}
     response = problem(status, title, detail, extra)
-    if isinstance(exc, errors.Overloaded | errors.RateLimited):
+    if isinstance(exc, errors.RetryLater):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 

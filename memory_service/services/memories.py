@@ -238,7 +238,7 @@ class MemoryService:
         if failed and not all(self._hold_unclassified(scope) for scope in failed):
             raise Overloaded(
                 "the write could not be classified in time; nothing was stored, retry later",
-                RETRY_AFTER_SECONDS,
+                self._gate.retry_after,
             )
 
     @staticmethod
@@ -661,10 +661,6 @@ class MemoryService:
 
 def _expired(version: VersionRecord, now: datetime) -> bool:
     return version.expires_at is not None and version.expires_at <= now
-
-
-# Seconds a caller is asked to wait before retrying a write that was not classified in time.
-RETRY_AFTER_SECONDS = 5
 
 
 def write_record(item: NewMemory) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from classifiers.findings import Finding, Kind
+from classifiers.record import mask as mask_findings
 from memory_service.domain.access import require, scope_filter_for
 from memory_service.domain.audit import audit_entry
 from memory_service.domain.grants import Caller, Permission
@@ -61,21 +63,16 @@ class AwaitingSecondReview:
 
 
 def mask(text: str, findings: Sequence[HeldFinding]) -> str:
-    """``text`` with every finding replaced by ``[kind:type]``; overlapping spans merge."""
-    spans = sorted((f.start, f.end, f"[{f.kind}:{f.type}]") for f in findings if f.end > f.start)
-    out: list[str] = []
-    cursor = 0
-    for start, end, label in spans:
-        if end <= cursor:
-            continue
-        if start < cursor:
-            start = cursor  # noqa: PLW2901 - clipped to what is not masked yet
-        else:
-            out.append(text[cursor:start])
-        out.append(label)
-        cursor = end
-    out.append(text[cursor:])
-    masked = "".join(out)
+    """``text`` with every finding replaced by ``[kind:type]`` (the classifiers' own masking),
+    cut to :data:`PREVIEW_CHARS`."""
+    masked = mask_findings(
+        text,
+        [
+            Finding(Kind(f.kind), f.type, f.start, f.end, 1.0, "held")
+            for f in findings
+            if f.end > f.start
+        ],
+    )
     return masked if len(masked) <= PREVIEW_CHARS else masked[:PREVIEW_CHARS] + "…"
 
 

@@ -28,7 +28,9 @@ def queues() -> Iterator[list[FairQueue]]:
         queue.close()
 
 
-def blocked(started: threading.Event, release: threading.Event, ran: list[str], name: str):  # type: ignore[no-untyped-def]
+def blocked(
+    started: threading.Event, release: threading.Event, ran: list[str], name: str
+) -> Callable[[Stop], str]:
     def work(_stop: Stop) -> str:
         ran.append(name)
         started.set()
